@@ -1,0 +1,165 @@
+"""Typed settings: defaults, then an optional TOML file, then environment variables, then CLI flags.
+
+Nothing happens at import time; call `load_settings()` where settings are needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+# Where the project lives: cypher/, launcher/ and data/ are found relative to it.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "graphfraud"
+
+
+@dataclass
+class Settings:
+    """Everything graphfraud can be told. Each field: default, TOML key of the same name, env var."""
+
+    # --- Neo4j connection (env: NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE) ---
+    neo4j_uri: str | None = None  # Bolt URI; None means the local server on bolt_port
+    neo4j_user: str = "neo4j"  # user name
+    neo4j_password: str | None = field(default=None, repr=False)  # None: read the local password file
+    neo4j_database: str = "neo4j"  # database name inside the DBMS
+
+    # --- the local server run by `graphfraud neo4j start` (env: GRAPHFRAUD_*) ---
+    state_dir: Path = field(default_factory=_default_state_dir)  # store, logs, password, models
+    bolt_port: int = 7687  # Bolt listens on 127.0.0.1:bolt_port
+    http_port: int = 7474  # HTTP + Neo4j Browser on 127.0.0.1:http_port
+    neo4j_heap: str = "2g"  # JVM heap (-Xmx), Neo4j size syntax
+    neo4j_pagecache: str = "1g"  # page cache for the store
+    start_timeout_s: float = 180.0  # how long `neo4j start` waits for Bolt
+
+    # --- loading ---
+    batch_size: int = 20_000  # rows per UNWIND write transaction
+
+    # --- model and scoring ---
+    model_dir: Path | None = None  # None: <state_dir>/models
+    seed: int = 7  # every random choice in training
+    epochs: int = 200  # training epochs (early stopping may end sooner)
+    hidden: int = 64  # GNN width
+    layers: int = 2  # GNN depth (message-passing hops)
+    lr: float = 0.01  # Adam learning rate
+    patience: int = 30  # epochs without validation AUPRC gain before stopping
+
+    # --- nightly ---
+    retrain_every_days: int = 7  # retrain on this schedule (0: only on drift)
+    drift_psi: float = 0.2  # population stability index that triggers a retrain
+
+    @property
+    def uri(self) -> str:
+        """The Bolt URI to connect to."""
+        return self.neo4j_uri or f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def is_local(self) -> bool:
+        """True when we talk to the server that `graphfraud neo4j start` runs."""
+        return self.neo4j_uri is None or self.neo4j_uri.rstrip("/") in {
+            f"bolt://127.0.0.1:{self.bolt_port}",
+            f"bolt://localhost:{self.bolt_port}",
+            f"neo4j://127.0.0.1:{self.bolt_port}",
+            f"neo4j://localhost:{self.bolt_port}",
+        }
+
+    @property
+    def neo4j_home(self) -> Path:
+        """Home of the local server: conf/, data/, logs/, run/."""
+        return self.state_dir / "neo4j"
+
+    @property
+    def password_file(self) -> Path:
+        """The generated password of the local server, readable only by the user."""
+        return self.state_dir / "neo4j-password"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_dir or self.state_dir / "models"
+
+    def password(self) -> str | None:
+        """The password to use: the configured one, else the local server's password file."""
+        if self.neo4j_password:
+            return self.neo4j_password
+        if self.password_file.exists():
+            return self.password_file.read_text().strip()
+        return None
+
+
+# Environment variables that are not GRAPHFRAUD_<FIELD>.
+_ENV_ALIASES = {
+    "NEO4J_URI": "neo4j_uri",
+    "NEO4J_USER": "neo4j_user",
+    "NEO4J_USERNAME": "neo4j_user",
+    "NEO4J_PASSWORD": "neo4j_password",
+    "NEO4J_DATABASE": "neo4j_database",
+}
+
+
+def _coerce(f: dataclasses.Field, value: Any, source: str) -> Any:
+    """Turn a TOML/env/CLI value into the field's type, or say which setting is wrong."""
+    kind = str(f.type)
+    try:
+        if value is None:
+            return None
+        if "Path" in kind:
+            return Path(str(value)).expanduser()
+        if kind.startswith("int"):
+            return int(value)
+        if kind.startswith("float"):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"setting {f.name} from {source}: {value!r} is not a valid {kind}") from None
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build Settings from defaults, TOML (`config_file`, $GRAPHFRAUD_CONFIG or ./graphfraud.toml), env, then overrides.
+
+    Overrides whose value is None are ignored, so CLI flags left unset do not mask the layers below.
+    """
+    by_name = {f.name: f for f in fields(Settings)}
+    values: dict[str, Any] = {}
+
+    path = config_file or os.environ.get("GRAPHFRAUD_CONFIG")
+    if path is None and Path("graphfraud.toml").exists():
+        path = "graphfraud.toml"
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise UsageError(f"config file {path} does not exist")
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise UsageError(f"config file {path} is not valid TOML: {e}") from None
+        data = data.get("graphfraud", data)
+        for key, value in data.items():
+            if key not in by_name:
+                raise UsageError(f"config file {path}: unknown setting {key!r}")
+            values[key] = _coerce(by_name[key], value, str(path))
+
+    for name, f in by_name.items():
+        env = os.environ.get(f"GRAPHFRAUD_{name.upper()}")
+        if env is not None and env != "":
+            values[name] = _coerce(f, env, f"GRAPHFRAUD_{name.upper()}")
+    for env_name, name in _ENV_ALIASES.items():
+        env = os.environ.get(env_name)
+        if env:
+            values[name] = _coerce(by_name[name], env, env_name)
+
+    for name, value in overrides.items():
+        if name not in by_name:
+            raise UsageError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = _coerce(by_name[name], value, "the command line")
+
+    return Settings(**values)

@@ -1,0 +1,43 @@
+"""Shared fixtures: the real Neo4j (started locally when nothing answers), emptied between tests.
+
+A test that needs Neo4j fails when it cannot be reached; nothing here skips or mocks the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from graphfraud import neo4j_server
+from graphfraud.config import Settings, load_settings
+from graphfraud.db import Graph
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def graph(settings: Settings) -> Iterator[Graph]:
+    """A connection to the configured Neo4j with the schema applied. Starts the local server if needed."""
+    if settings.is_local and not neo4j_server.status(settings).running:
+        neo4j_server.start(settings)
+    g = Graph(settings)
+    g.verify()  # raises (the test fails) when Neo4j cannot be reached
+    g.write_script("schema")
+    yield g
+    g.close()
+
+
+def wipe(g: Graph) -> None:
+    """Delete every node and relationship (constraints stay)."""
+    g.write_autocommit("admin/wipe")
+
+
+@pytest.fixture
+def clean_graph(graph: Graph) -> Iterator[Graph]:
+    """The graph, empty at the start of the test."""
+    wipe(graph)
+    yield graph
