@@ -155,7 +155,7 @@ def cypher(
     """Run ad-hoc Cypher, like cypher-shell. READ access mode unless --write."""
     from graphfraud.db import Graph
 
-    with Graph(settings(config)) as g:
+    with Graph.connect(settings(config)) as g:
         columns, rows = g.run_text(query, parse_params(param), write=write)
     print_rows(columns, rows, fmt)
 

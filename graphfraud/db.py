@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -92,6 +93,9 @@ class Graph:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        # The driver logs retries as warnings; our errors say what matters, once.
+        logging.getLogger("neo4j").addHandler(logging.NullHandler())
+        logging.getLogger("neo4j").propagate = False
         password = settings.password()
         auth = (settings.neo4j_user, password) if password is not None else None
         with _translated(settings):
@@ -99,6 +103,17 @@ class Graph:
                 settings.uri, auth=auth, connection_timeout=10, max_transaction_retry_time=30,
                 notifications_min_severity="OFF")
         self.database = settings.neo4j_database
+
+    @classmethod
+    def connect(cls, settings: Settings) -> "Graph":
+        """Open and verify a connection: fails at once (no retries) when Neo4j is unreachable."""
+        g = cls(settings)
+        try:
+            g.verify()
+        except BaseException:
+            g.close()
+            raise
+        return g
 
     def __enter__(self) -> "Graph":
         return self

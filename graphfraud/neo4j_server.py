@@ -149,7 +149,7 @@ def _bolt_answers(settings: Settings) -> tuple[bool, str | None, str | None]:
     if not _port_open(settings.bolt_port) and settings.is_local:
         return False, None, None
     try:
-        with Graph(settings) as g:
+        with Graph.connect(settings) as g:
             _, rows = g.run_text("CALL dbms.components() YIELD versions, edition "
                                  "RETURN versions[0] AS version, edition")
         return True, rows[0]["version"], rows[0]["edition"]

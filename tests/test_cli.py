@@ -1,0 +1,90 @@
+"""The CLI as a person uses it: `graphfraud cypher` formats, read-only default, one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GRAPHFRAUD = [sys.executable, str(Path(__file__).resolve().parent.parent / "cli.py")]
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*GRAPHFRAUD, *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_cypher_json_and_components(clean_graph):
+    p = run("cypher", "RETURN 1 AS one, 'x' AS s", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == [{"one": 1, "s": "x"}]
+    p = run("cypher", "CALL dbms.components() YIELD versions, edition RETURN versions[0] AS v, edition",
+            "--format", "json")
+    row = json.loads(p.stdout)[0]
+    assert row["v"].startswith("5.26") and row["edition"] == "community"
+
+
+def test_cypher_params_and_csv(clean_graph):
+    p = run("cypher", "RETURN $n + 1 AS n, $name AS name, $xs AS xs", "-p", "n=41", "-p", "name=o'brien",
+            "-p", "xs=[1,2]", "--format", "csv")
+    assert p.returncode == 0, p.stderr
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    assert rows == [{"n": "42", "name": "o'brien", "xs": "[1, 2]"}]
+
+
+def test_cypher_is_read_only_unless_write(clean_graph):
+    p = run("cypher", "CREATE (:Probe)")
+    assert p.returncode == 2
+    assert "--write" in p.stderr and "Traceback" not in p.stderr
+    assert clean_graph.run_text("MATCH (p:Probe) RETURN count(p) AS c")[1] == [{"c": 0}]
+    p = run("cypher", "CREATE (:Probe) RETURN 1 AS done", "--write", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    assert clean_graph.run_text("MATCH (p:Probe) RETURN count(p) AS c")[1] == [{"c": 1}]
+
+
+def test_table_output(clean_graph):
+    p = run("cypher", "UNWIND [1,2] AS x RETURN x")
+    assert p.returncode == 0 and "2 row(s)" in p.stdout
+
+
+def test_unreachable_neo4j_is_one_line_exit_2():
+    p = run("cypher", "RETURN 1", env={"NEO4J_URI": "bolt://127.0.0.1:9", "NEO4J_PASSWORD": "x"})
+    assert p.returncode == 2
+    assert "cannot reach Neo4j at bolt://127.0.0.1:9" in p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) <= 2
+
+
+def test_local_unreachable_names_start_command(tmp_path):
+    p = run("cypher", "RETURN 1", env={"GRAPHFRAUD_BOLT_PORT": "9", "GRAPHFRAUD_STATE_DIR": str(tmp_path)})
+    assert p.returncode == 2
+    assert "graphfraud neo4j start" in p.stderr
+
+
+def test_wrong_password_exit_2(graph):
+    p = run("cypher", "RETURN 1", env={"NEO4J_PASSWORD": "not-the-password"})
+    assert p.returncode == 2
+    assert "rejected the credentials" in p.stderr and "not-the-password" not in p.stderr
+
+
+def test_bad_param_is_usage_error():
+    p = run("cypher", "RETURN 1", "-p", "novalue")
+    assert p.returncode == 2 and "key=value" in p.stderr
+
+
+def test_status_exit_codes(graph, tmp_path):
+    assert run("neo4j", "status").returncode == 0
+    p = run("neo4j", "status", "--json", env={"GRAPHFRAUD_BOLT_PORT": "9", "GRAPHFRAUD_STATE_DIR": str(tmp_path)})
+    assert p.returncode == 1 and json.loads(p.stdout)["running"] is False
+
+
+def test_help_lists_commands():
+    p = run("--help")
+    assert p.returncode == 0
+    for command in ("neo4j", "cypher"):
+        assert command in p.stdout

@@ -1,0 +1,84 @@
+"""The local Neo4j launcher: start, status, stop, restart keeps data, auth. Uses its own server and port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+
+import pytest
+
+from graphfraud import neo4j_server
+from graphfraud.config import load_settings
+from graphfraud.db import Graph
+from graphfraud.errors import DatabaseUnavailable
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def private_server(tmp_path, monkeypatch):
+    """Settings for a second, throw-away server in tmp_path; always stopped afterwards."""
+    for var in ("NEO4J_URI", "NEO4J_PASSWORD", "GRAPHFRAUD_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    s = load_settings(state_dir=tmp_path / "state", bolt_port=_free_port(), http_port=_free_port(),
+                      neo4j_heap="512m", neo4j_pagecache="64m")
+    yield s
+    neo4j_server.stop(s)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (exited, not yet reaped) counts as gone
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split()[2] != "Z"
+
+
+def test_start_status_stop_restart_keeps_data(private_server):
+    s = private_server
+    st = neo4j_server.start(s)
+    assert st.running and st.version.startswith("5.26") and st.edition == "community"
+    assert st.http_url == f"http://127.0.0.1:{s.http_port}/browser/"
+    # generated password: kept in a file only the user can read
+    mode = stat.S_IMODE(s.password_file.stat().st_mode)
+    assert mode == 0o600
+    assert (s.neo4j_home / "logs" / "console.log").exists()
+
+    again = neo4j_server.start(s)  # idempotent: same process
+    assert again.pid == st.pid
+
+    with Graph(s) as g:
+        g.run_text("CREATE (:Marker {v: $v})", {"v": "kept"}, write=True)
+
+    pid = st.pid
+    assert neo4j_server.stop(s) is True
+    assert not _pid_alive(pid)
+    assert not neo4j_server.status(s).running
+    assert neo4j_server.stop(s) is False  # nothing left to stop
+
+    neo4j_server.start(s)
+    with Graph(s) as g:
+        _, rows = g.run_text("MATCH (m:Marker) RETURN m.v AS v")
+    assert rows == [{"v": "kept"}]
+
+
+def test_wrong_password_is_refused(private_server, monkeypatch):
+    s = private_server
+    neo4j_server.start(s)
+    bad = load_settings(state_dir=s.state_dir, bolt_port=s.bolt_port, http_port=s.http_port,
+                        neo4j_password="definitely-wrong")
+    with pytest.raises(DatabaseUnavailable, match="rejected the credentials"):
+        Graph(bad).verify()
+
+
+def test_missing_java_is_explained(private_server, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(neo4j_server.ServerError, match="java not found: install"):
+        neo4j_server.start(private_server)
