@@ -136,6 +136,10 @@ class Graph:
         """Run `cypher/<name>.cypher` in a READ transaction (retried on transient errors); rows as dicts."""
         return self._execute(load_cypher(name), params, write=False)[1]
 
+    def read_columns(self, name: str, params: dict[str, Any] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
+        """Like `read`, but also returns the column names (known even when no row comes back)."""
+        return self._execute(load_cypher(name), params, write=False)
+
     def write(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run `cypher/<name>.cypher` in a WRITE transaction (retried on transient errors); rows as dicts."""
         return self._execute(load_cypher(name), params, write=True)[1]
