@@ -10,3 +10,5 @@ CREATE CONSTRAINT ring_id IF NOT EXISTS FOR (r:FraudRing) REQUIRE r.ring_id IS U
 CREATE CONSTRAINT batch_run_date IF NOT EXISTS FOR (b:BatchRun) REQUIRE b.date IS UNIQUE;
 CREATE INDEX transaction_timestamp IF NOT EXISTS FOR (t:Transaction) ON (t.timestamp);
 CREATE INDEX transaction_chargeback IF NOT EXISTS FOR (t:Transaction) ON (t.chargeback_at);
+CREATE CONSTRAINT scoring_run_id IF NOT EXISTS FOR (s:ScoringRun) REQUIRE s.run_id IS UNIQUE;
+CREATE CONSTRAINT ring_stage_key IF NOT EXISTS FOR (s:RingStage) REQUIRE (s.run_id, s.ring_id) IS UNIQUE;

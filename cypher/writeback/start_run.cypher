@@ -1,0 +1,9 @@
+// writeback/start_run: record a scoring run as 'running' (MERGE: rerunning the same run_id is idempotent).
+// Parameters: $run_id (string), $model_version (string), $started_at (epoch ms), $cutoff (epoch ms or null).
+MERGE (run:ScoringRun {run_id: $run_id})
+SET run.model_version = $model_version,
+    run.started_at = datetime({epochMillis: $started_at}),
+    run.cutoff = CASE WHEN $cutoff IS NULL THEN null ELSE datetime({epochMillis: $cutoff}) END,
+    run.status = 'running',
+    run.finished_at = null
+RETURN run.run_id AS run_id

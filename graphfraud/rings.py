@@ -1,0 +1,631 @@
+"""Fraud rings from entity scores and graph structure: pure functions, no database.
+
+Pipeline (find_rings):
+1. Column weights, as in FraudAR: every card->device/ip/merchant link weighs 1/log(deg+5), deg = distinct cards
+   of the device/ip/merchant (device->ip links: distinct devices of the ip). Popular merchants and public IPs that
+   rings use as camouflage weigh little, so they neither pull cards in nor glue rings together.
+2. Suspicious subgraph: anchors = devices, IPs and merchants scored >= threshold (cards are not anchors: households
+   and corporate programs share devices legitimately). A card joins when >= `card_share` of its weighted links go
+   to included entities, or when it scores >= threshold itself and links to one. An anchor stays only while its
+   included cards are >= `col_share` of its cards (a public IP or popular merchant drops out whatever its score); an
+   unscored device/ip/merchant joins with >= `min_shared` included cards making >= `col_share` of its cards. 3 passes.
+3. Rings (ring_groups): connected components of its card-device/ip and device-ip links, each split by Louvain
+   communities where the split is clear (communities whose mutual link weight is large relative to the smaller
+   one are merged back); merchants join the one group that holds most of their cards.
+4. Each ring gets members with roles, binding evidence, behaviour statistics, a type and a score (ring_score).
+
+Ring ids are stable across runs (assign_ids): a ring reuses the id of the previous run's ring it overlaps with
+Jaccard >= 0.5; new rings get "R-" + a hash of their sorted members.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+# Forward edge types of the export (INTERFACES.md); card edges have the card as src.
+CARD_EDGES: tuple[tuple[str, str, str], ...] = (
+    ("card", "pays", "merchant"), ("card", "uses", "device"), ("card", "via", "ip"))
+DEVICE_IP = ("device", "via", "ip")
+ENTITY_TYPES = ("card", "merchant", "device", "ip")
+RING_TYPES = ("card_testing", "device_farm", "merchant_collusion", "bust_out", "other")
+DAY_MS = 86_400_000
+
+Key = tuple[str, str]  # (entity_type, entity_id): how rings are compared across runs and with the truth
+Node = tuple[str, int]  # (entity_type, index in the export)
+
+
+@dataclass
+class RingConfig:
+    """Knobs of ring detection; defaults are what the documented figures were measured with."""
+
+    threshold: float = 0.5  # entity score from which an entity is a seed of the suspicious subgraph
+    min_shared: int = 2  # a device/ip/merchant joins only when at least this many suspicious cards use it
+    col_share: float = 0.5  # ... and suspicious cards are at least this share of all its cards
+    card_share: float = 0.5  # a card joins when this share of its weighted links go to joined entities
+    min_cards: int = 4  # smallest ring, in cards (2-3 cards sharing a device is what households do)
+    split_min_cards: int = 12  # components with at least this many cards are tried for a Louvain split
+    merge_ratio: float = 0.2  # communities merged back when cut weight >= ratio * smaller community's weight
+    seed: int = 7  # Louvain's random seed (determinism)
+
+
+@dataclass
+class RingMember:
+    entity_type: str
+    entity_id: str
+    score: float  # the entity's risk score
+    role: str  # card | shared_device | device | shared_ip | ip | colluding_merchant | target_merchant
+    strongest: bool = False  # among the ring's highest-scored members
+
+
+@dataclass
+class Evidence:
+    kind: str  # device | ip | merchant
+    entity_id: str
+    weight: int  # how many of the ring's cards share it
+
+
+@dataclass
+class Ring:
+    ring_id: str
+    type: str
+    score: float
+    members: list[RingMember]
+    evidence: list[Evidence]
+    first_seen: int  # epoch ms of the ring's first linked transaction
+    last_seen: int  # epoch ms of its last
+    explanation: str
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def keys(self) -> frozenset[Key]:
+        return frozenset((m.entity_type, m.entity_id) for m in self.members)
+
+
+# --- graph helpers ---------------------------------------------------------------------------------
+
+def _edge_arrays(export: Any, et: tuple[str, str, str]) -> dict[str, np.ndarray]:
+    """An edge table of the export as numpy columns (empty arrays when the type is absent)."""
+    df = export.edges.get(et)
+    cols = ("src", "dst", "n_tx", "amount", "n_declined", "first_ts", "last_ts")
+    if df is None or df.height == 0:
+        return {c: np.zeros(0, dtype=np.int64 if c in ("src", "dst", "first_ts", "last_ts") else np.float64)
+                for c in cols}
+    return {c: df[c].to_numpy() for c in cols}
+
+
+def column_weights(export: Any) -> dict[tuple[str, str, str], np.ndarray]:
+    """FraudAR column weights per edge row: 1/log(deg(dst) + 5), deg = distinct sources of the dst entity."""
+    out = {}
+    for et in (*CARD_EDGES, DEVICE_IP):
+        e = _edge_arrays(export, et)
+        n_dst = len(export.ids.get(et[2], []))
+        deg = np.bincount(e["dst"], minlength=n_dst) if len(e["dst"]) else np.zeros(n_dst)
+        out[et] = 1.0 / np.log(deg[e["dst"]] + 5.0) if len(e["dst"]) else np.zeros(0)
+    return out
+
+
+def _score(scores: dict[str, np.ndarray], export: Any, t: str) -> np.ndarray:
+    n = len(export.ids.get(t, []))
+    s = scores.get(t)
+    return np.zeros(n) if s is None else np.asarray(s, dtype=np.float64)
+
+
+def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingConfig) -> nx.Graph:
+    """The weighted graph of suspicious entities (nodes are (type, index)) and the links between them."""
+    weights = column_weights(export)
+    scored = {t: _score(scores, export, t) >= cfg.threshold for t in ENTITY_TYPES}
+    edges = {et: _edge_arrays(export, et) for et in CARD_EDGES}
+    n_card = len(export.ids.get("card", []))
+    # Anchors: devices, IPs and merchants the model scores as risky. Cards are not anchors on their own (a
+    # household or corporate card program shares devices legitimately); they join through anchors.
+    inc = {t: scored[t].copy() for t in ENTITY_TYPES}
+    inc["card"] = np.zeros(n_card, dtype=bool)
+    for _ in range(3):
+        num = np.zeros(n_card)  # weighted links of each card to included devices/IPs/merchants
+        den = np.zeros(n_card)
+        for et in CARD_EDGES:
+            e = edges[et]
+            if not len(e["src"]):
+                continue
+            w = weights[et]
+            hit = inc[et[2]][e["dst"]]
+            num += np.bincount(e["src"], weights=w * hit, minlength=n_card)
+            den += np.bincount(e["src"], weights=w, minlength=n_card)
+        share = np.divide(num, den, out=np.zeros(n_card), where=den > 0)
+        inc["card"] = (share >= cfg.card_share) | (scored["card"] & (num > 0))
+        for et in CARD_EDGES:
+            col, e = et[2], edges[et]
+            n_col = len(export.ids.get(col, []))
+            if not len(e["src"]):
+                continue
+            k = np.bincount(e["dst"], weights=inc["card"][e["src"]].astype(float), minlength=n_col)
+            n = np.bincount(e["dst"], minlength=n_col)
+            cshare = np.divide(k, n, out=np.zeros(n_col), where=n > 0)
+            # A risky entity stays while its included cards are >= col_share of its cards (a public IP or a popular
+            # merchant, mostly clean cards, drops out whatever its score); an unscored one joins with min_shared.
+            need = np.where(scored[col], 1, cfg.min_shared)
+            # An anchor no card has joined through yet stays (it binds nothing until one does).
+            inc[col] = ((k >= need) & (cshare >= cfg.col_share)) | (scored[col] & (k == 0))
+
+    g = nx.Graph()
+    n_cards_of = {}  # column type -> distinct cards per entity (for the attachment share of merchants)
+    for et in CARD_EDGES:
+        e = edges[et]
+        n_cards_of[et[2]] = np.bincount(e["dst"], minlength=len(export.ids.get(et[2], []))) if len(e["dst"]) else None
+    for et in (*CARD_EDGES, DEVICE_IP):
+        e = edges[et] if et in edges else _edge_arrays(export, et)
+        if not len(e["src"]):
+            continue
+        keep = inc[et[0]][e["src"]] & inc[et[2]][e["dst"]]
+        for s, d, w in zip(e["src"][keep], e["dst"][keep], weights[et][keep]):
+            u, v = (et[0], int(s)), (et[2], int(d))
+            if g.has_edge(u, v):
+                g[u][v]["weight"] += float(w)
+            else:
+                g.add_edge(u, v, weight=float(w))
+    for n in g:
+        counts = n_cards_of.get(n[0])
+        g.nodes[n]["n_cards"] = int(counts[n[1]]) if counts is not None else 0
+    return g
+
+
+def _split(g: nx.Graph, comp: set[Node], cfg: RingConfig) -> list[set[Node]]:
+    """Louvain communities of a large component. Weak communities (< 3 cards: typically a household device shared by
+    cards of two rings) are dissolved: their cards join the community they link to most, their devices/IPs are
+    dropped as bridges. Remaining communities are merged back where their mutual link weight is >= merge_ratio of
+    the smaller one's internal weight (one ring that Louvain cut along its devices)."""
+    n_cards = sum(1 for n in comp if n[0] == "card")
+    if n_cards < cfg.split_min_cards:
+        return [comp]
+    sub = g.subgraph(comp)
+    parts = [set(p) for p in sorted(nx.community.louvain_communities(sub, weight="weight", seed=cfg.seed),
+                                    key=lambda p: sorted(p)[0])]
+    if len(parts) == 1:
+        return parts
+    strong = [p for p in parts if sum(1 for n in p if n[0] == "card") >= 3]
+    if not strong:
+        return [comp]
+    where = {n: i for i, p in enumerate(strong) for n in p}
+    for p in parts:
+        if any(n in where for n in p):
+            continue
+        for n in sorted(p):
+            if n[0] != "card":
+                continue
+            pull: dict[int, float] = defaultdict(float)
+            for m, d in sub[n].items():
+                if m in where:
+                    pull[where[m]] += d["weight"]
+            if pull:
+                best = max(sorted(pull.items()), key=lambda kv: kv[1])[0]
+                strong[best].add(n)
+    parts = strong
+    where = {n: i for i, p in enumerate(parts) for n in p}
+    vol = [0.0] * len(parts)  # weight inside each part
+    cut: dict[tuple[int, int], float] = defaultdict(float)
+    for u, v, w in sub.edges(data="weight"):
+        if u not in where or v not in where:
+            continue
+        a, b = where[u], where[v]
+        if a == b:
+            vol[a] += w
+        else:
+            cut[(min(a, b), max(a, b))] += w
+    parent = list(range(len(parts)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for (a, b), w in sorted(cut.items()):
+        if w >= cfg.merge_ratio * max(min(vol[a], vol[b]), 1e-9):
+            parent[find(a)] = find(b)
+    merged: dict[int, set[Node]] = defaultdict(set)
+    for i, p in enumerate(parts):
+        merged[find(i)] |= p
+    return list(merged.values())
+
+
+def ring_groups(g: nx.Graph, cfg: RingConfig) -> list[set[Node]]:
+    """Split the suspicious subgraph into rings. Cards, devices and IPs group by shared use (connected components
+    of card-device, card-ip and device-ip links, Louvain-split where large); a merchant then joins the group that
+    holds most of its suspicious cards, only if that group alone makes up >= col_share of all its cards (a victim
+    or high-value merchant hit by two rings binds neither); cards seen only at merchants follow their merchant."""
+    core = nx.Graph()
+    core.add_nodes_from(n for n in g if n[0] != "merchant")
+    core.add_weighted_edges_from((u, v, w) for u, v, w in g.edges(data="weight")
+                                 if u[0] != "merchant" and v[0] != "merchant")
+    parts: list[set[Node]] = []
+    for comp in sorted(nx.connected_components(core), key=lambda c: sorted(c)[0]):
+        if len(comp) == 1 and next(iter(comp))[0] == "card":
+            continue  # a card linked only to merchants: placed below
+        parts.extend(_split(core, comp, cfg))
+    where = {n: i for i, p in enumerate(parts) for n in p}
+    for m in sorted(n for n in g if n[0] == "merchant"):
+        per_part: dict[int, int] = defaultdict(int)
+        for c in g.neighbors(m):
+            if c in where:
+                per_part[where[c]] += 1
+        if not per_part:
+            continue
+        best, k = max(sorted(per_part.items()), key=lambda kv: kv[1])
+        if k >= cfg.min_shared and k >= cfg.col_share * g.nodes[m]["n_cards"]:
+            parts[best].add(m)
+            where[m] = best
+    for c in sorted(n for n in g if n[0] == "card" and n not in where):
+        pull: dict[int, float] = defaultdict(float)
+        for m in g.neighbors(c):
+            if m in where:
+                pull[where[m]] += g[c][m]["weight"]
+        if pull:
+            best = max(sorted(pull.items()), key=lambda kv: kv[1])[0]
+            parts[best].add(c)
+            where[c] = best
+    return parts
+
+
+# --- ring description ------------------------------------------------------------------------------
+
+def _feature(export: Any, t: str, names: tuple[str, ...], idx: list[int]) -> np.ndarray | None:
+    """Raw feature values of some entities, by the first of `names` the export has; None when it has none."""
+    df = getattr(export, "features", {}).get(t)
+    if df is None:
+        return None
+    for name in names:
+        if name in df.columns:
+            return df[name].to_numpy()[idx].astype(float)
+    return None
+
+
+def _card_span(export: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch ms of each card's first and last transaction (over all its links)."""
+    n = len(export.ids.get("card", []))
+    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)
+    for et in CARD_EDGES:
+        e = _edge_arrays(export, et)
+        if len(e["src"]):
+            np.minimum.at(first, e["src"], e["first_ts"].astype(np.int64))
+            np.maximum.at(last, e["src"], e["last_ts"].astype(np.int64))
+    return first, last
+
+
+def ring_stats(export: Any, nodes: set[Node], card_span: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+    """Behaviour of a ring from its cards' transactions (edge aggregates), raw card features and composition."""
+    by_t: dict[str, list[int]] = defaultdict(list)
+    for t, i in nodes:
+        by_t[t].append(i)
+    cards = np.zeros(len(export.ids.get("card", [])), dtype=bool)
+    cards[by_t["card"]] = True
+    # The ring's own activity: its cards' links to its devices, IPs and merchants. Amount and decline figures come
+    # from the first of device / ip links that exists (else all the cards' payments).
+    n_tx = amount = declined = 0.0
+    ring_first: dict[int, int] = {}  # card index -> first / last ring activity, epoch ms
+    ring_last: dict[int, int] = {}
+    for et in CARD_EDGES[::-1] + (("card", "pays", "merchant"),):
+        e = _edge_arrays(export, et)
+        own = np.zeros(len(export.ids.get(et[2], [])), dtype=bool)
+        own[by_t[et[2]]] = True
+        keep = cards[e["src"]] & own[e["dst"]] if len(e["src"]) else np.zeros(0, dtype=bool)
+        if et[1] != "pays" or not ring_first:
+            for c, f, l in zip(e["src"][keep], e["first_ts"][keep], e["last_ts"][keep]):
+                ring_first[int(c)] = min(int(f), ring_first.get(int(c), int(f)))
+                ring_last[int(c)] = max(int(l), ring_last.get(int(c), int(l)))
+        if not n_tx and et[2] in ("device", "ip") and keep.any():
+            n_tx, amount = float(e["n_tx"][keep].sum()), float(e["amount"][keep].sum())
+            declined = float(e["n_declined"][keep].sum())
+    e = _edge_arrays(export, ("card", "pays", "merchant"))
+    mine = cards[e["src"]] if len(e["src"]) else np.zeros(0, dtype=bool)
+    if not n_tx:
+        n_tx, amount, declined = float(e["n_tx"][mine].sum()), float(e["amount"][mine].sum()), float(
+            e["n_declined"][mine].sum())
+    first, last = card_span
+    cs = sorted(ring_first)
+    lead = np.array([(ring_first[c] - first[c]) / DAY_MS for c in cs]) if cs else np.zeros(0)
+    # Bust-out cards go dark: their last payment comes within a day of their last ring payment.
+    dark = np.array([(last[c] - ring_last[c]) <= DAY_MS for c in cs]) if cs else np.zeros(0)
+    # Share of ring merchants' cards that are ring cards (collusion: merchants living off a closed set of cards).
+    ring_m = np.zeros(len(export.ids.get("merchant", [])), dtype=bool)
+    ring_m[by_t["merchant"]] = True
+    merchant_share = 0.0
+    if by_t["merchant"]:
+        tot = np.bincount(e["dst"], minlength=len(ring_m))
+        inside = np.bincount(e["dst"][mine], minlength=len(ring_m))
+        merchant_share = float(np.mean(inside[by_t["merchant"]] / np.maximum(tot[by_t["merchant"]], 1)))
+    at_ring = mine & ring_m[e["dst"]] if len(e["src"]) else mine
+    amt_at_ring = float(e["amount"][at_ring].sum()) / max(float(e["n_tx"][at_ring].sum()), 1.0) if at_ring.any() else 0.0
+    small = _feature(export, "card", ("small_share",), by_t["card"])
+    rnd = _feature(export, "card", ("round_share",), by_t["card"])
+    n_dev, n_card = len(by_t["device"]), len(by_t["card"])
+    span = (max(ring_last.values()) - min(ring_first.values())) / DAY_MS if ring_first else 0.0
+    return {
+        "n_cards": n_card, "n_devices": n_dev, "n_ips": len(by_t["ip"]), "n_merchants": len(by_t["merchant"]),
+        "n_tx": n_tx, "decline_share": declined / n_tx if n_tx else 0.0,
+        "mean_amount": amount / n_tx if n_tx else 0.0, "mean_amount_at_ring_merchants": amt_at_ring,
+        "cards_per_device": n_card / n_dev if n_dev else 0.0, "span_days": span,
+        "card_lead_days": float(np.median(lead)) if len(lead) else 0.0,
+        "new_card_share": float(np.mean(lead < 1.0)) if len(lead) else 0.0,
+        "dark_share": float(np.mean(dark)) if len(dark) else 0.0,
+        "merchant_card_share": merchant_share,
+        "small_share": float(np.median(small)) if small is not None and len(small) else -1.0,
+        "round_share": float(np.mean(rnd)) if rnd is not None and len(rnd) else -1.0,
+    }
+
+
+def ring_type(s: dict[str, float]) -> str:
+    """A ring's type from its behaviour (first rule that fits):
+    card_testing: many declined attempts (>= 30% of the ring's own transactions);
+    bust_out: cards with a normal history (median >= 3 days before the ring, < 40% fresh cards) that go dark right
+      after it (>= 50% make no payment a day after their last ring payment);
+    merchant_collusion: ring merchants living off the ring's cards (>= 50% of their cards) and round amounts
+      (cards' mean share of amounts that are multiples of 10 >= 0.2);
+    device_farm: at least 2 cards per shared device; other: none of these."""
+    if s["decline_share"] >= 0.3:
+        return "card_testing"
+    if s["dark_share"] >= 0.5 and s["new_card_share"] < 0.4 and s["card_lead_days"] >= 3:
+        return "bust_out"
+    if s["n_merchants"] >= 1 and s["merchant_card_share"] >= 0.5 and s["round_share"] >= 0.2:
+        return "merchant_collusion"
+    if s["n_devices"] >= 1 and s["cards_per_device"] >= 2:
+        return "device_farm"
+    return "other"
+
+
+def ring_score(mean_risk: float, density: float, size: int, evidence_share: float) -> float:
+    """Ring score in [0, 1] = 0.5*mean member risk + 0.2*density + 0.1*(1 - exp(-size/10)) + 0.2*evidence share.
+    density: links inside the ring / (cards x non-card members); evidence share: ring cards sharing a binding entity."""
+    return 0.5 * mean_risk + 0.2 * min(density, 1.0) + 0.1 * (1 - math.exp(-size / 10)) + 0.2 * evidence_share
+
+
+def ring_hash_id(keys: frozenset[Key]) -> str:
+    """A deterministic id for a new ring: R- and 10 hex digits of a hash of its sorted members."""
+    text = "|".join(f"{t}:{i}" for t, i in sorted(keys))
+    return "R-" + hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, np.ndarray],
+                  card_span: tuple[np.ndarray, np.ndarray]) -> Ring:
+    """Members with roles, evidence, stats, type, score and a one-line explanation of one ring."""
+    sub = g.subgraph(nodes)
+    stats = ring_stats(export, nodes, card_span)
+    n_cards = int(stats["n_cards"])
+    members: list[RingMember] = []
+    evidence: list[Evidence] = []
+    bound_cards: set[Node] = set()
+    for t, i in sorted(nodes):
+        sc = float(_score(scores, export, t)[i])
+        ring_cards = [n for n in sub.neighbors((t, i)) if n[0] == "card"] if t != "card" else []
+        if t == "card":
+            role = "card"
+        elif t == "merchant":
+            role = "colluding_merchant" if stats["merchant_card_share"] >= 0.5 else "target_merchant"
+        else:
+            role = f"shared_{t}" if len(ring_cards) >= 2 else t
+        if t != "card" and len(ring_cards) >= 2:
+            evidence.append(Evidence(t, export.ids[t][i], len(ring_cards)))
+            bound_cards.update(ring_cards)
+        members.append(RingMember(t, export.ids[t][i], round(sc, 6), role))
+    # Strongest members: the top fifth by score (at least one), among those scoring >= 0.5.
+    order = sorted(range(len(members)), key=lambda j: (-members[j].score, members[j].entity_type, members[j].entity_id))
+    for j in order[:max(1, len(members) // 5)]:
+        if members[j].score >= 0.5:
+            members[j].strongest = True
+    evidence.sort(key=lambda e: (-e.weight, e.kind, e.entity_id))
+    n_cols = len(nodes) - n_cards
+    card_col_links = sum(1 for u, v in sub.edges() if "card" in (u[0], v[0]))
+    density = card_col_links / (n_cards * n_cols) if n_cards and n_cols else 0.0
+    mean_risk = float(np.mean([m.score for m in members])) if members else 0.0
+    score = round(ring_score(mean_risk, density, len(members), len(bound_cards) / n_cards if n_cards else 0.0), 6)
+    # Time span: first/last transaction on the ring's own links.
+    firsts, lasts = [], []
+    for et in (*CARD_EDGES, DEVICE_IP):
+        e = _edge_arrays(export, et)
+        if not len(e["src"]):
+            continue
+        a = np.zeros(len(export.ids.get(et[0], [])), dtype=bool)
+        b = np.zeros(len(export.ids.get(et[2], [])), dtype=bool)
+        a[[i for t, i in nodes if t == et[0]]] = True
+        b[[i for t, i in nodes if t == et[2]]] = True
+        keep = a[e["src"]] & b[e["dst"]]
+        if keep.any():
+            firsts.append(int(e["first_ts"][keep].min()))
+            lasts.append(int(e["last_ts"][keep].max()))
+    first_seen = min(firsts) if firsts else 0
+    last_seen = max(lasts) if lasts else 0
+    kind = ring_type(stats)
+    binding = ", ".join(f"{e.kind} {e.entity_id} ({e.weight} cards)" for e in evidence[:3]) or "no shared entity"
+    explanation = (
+        f"{kind}: {n_cards} cards, {int(stats['n_devices'])} devices, {int(stats['n_ips'])} IPs, "
+        f"{int(stats['n_merchants'])} merchants; bound by {binding}; decline share {stats['decline_share']:.0%}, "
+        f"mean amount {stats['mean_amount']:.2f}, active {(last_seen - first_seen) / DAY_MS:.1f} days")
+    keys = frozenset((m.entity_type, m.entity_id) for m in members)
+    stats["density"] = density
+    stats["mean_risk"] = mean_risk
+    return Ring(ring_hash_id(keys), kind, score, members, evidence, first_seen, last_seen, explanation, stats)
+
+
+def find_rings(export: Any, scores: dict[str, np.ndarray], cfg: RingConfig | None = None) -> list[Ring]:
+    """Rings in a scored export, highest score first. Ids are content hashes; see assign_ids for stable ids."""
+    cfg = cfg or RingConfig()
+    g = suspicious_subgraph(export, scores, cfg)
+    card_span = _card_span(export)
+    rings = []
+    for part in ring_groups(g, cfg):
+        if sum(1 for n in part if n[0] == "card") >= cfg.min_cards:
+            rings.append(describe_ring(export, g, part, scores, card_span))
+    rings.sort(key=lambda r: (-r.score, r.ring_id))
+    return rings
+
+
+# --- stable ids --------------------------------------------------------------------------------------
+
+def jaccard(a: frozenset | set, b: frozenset | set) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def best_matches(left: list[frozenset], right: list[frozenset], threshold: float) -> list[tuple[int, int, float]]:
+    """One-to-one matching of two lists of member sets by Jaccard >= threshold, greedily best first."""
+    index: dict[Any, list[int]] = defaultdict(list)
+    for j, s in enumerate(right):
+        for k in s:
+            index[k].append(j)
+    pairs = []
+    for i, s in enumerate(left):
+        overlap: dict[int, int] = defaultdict(int)
+        for k in s:
+            for j in index.get(k, ()):
+                overlap[j] += 1
+        for j, n in overlap.items():
+            jac = n / (len(s) + len(right[j]) - n)
+            if jac >= threshold:
+                pairs.append((i, j, jac))
+    pairs.sort(key=lambda p: (-p[2], p[0], p[1]))
+    used_l, used_r, out = set(), set(), []
+    for i, j, jac in pairs:
+        if i not in used_l and j not in used_r:
+            used_l.add(i)
+            used_r.add(j)
+            out.append((i, j, jac))
+    return out
+
+
+def assign_ids(rings: list[Ring], previous: dict[str, frozenset[Key]], threshold: float = 0.5) -> list[Ring]:
+    """Give each ring the id of the previous run's ring it overlaps with Jaccard >= threshold (one-to-one);
+    the others keep their content-hash id (suffixed -2, -3 ... in the unlikely case it is taken)."""
+    prev_ids = sorted(previous)
+    matches = best_matches([r.keys() for r in rings], [previous[i] for i in prev_ids], threshold)
+    taken = set(previous)
+    for i, j, _ in matches:
+        rings[i].ring_id = prev_ids[j]
+    matched = {i for i, _, _ in matches}
+    for i, r in enumerate(rings):
+        if i in matched:
+            continue
+        base, n = ring_hash_id(r.keys()), 1
+        rid = base
+        while rid in taken:
+            n += 1
+            rid = f"{base}-{n}"
+        r.ring_id = rid
+        taken.add(rid)
+    return rings
+
+
+# --- baselines without the GNN ---------------------------------------------------------------------
+
+def _keys(export: Any, nodes: set[Node]) -> frozenset[Key]:
+    return frozenset((t, export.ids[t][i]) for t, i in nodes)
+
+
+def wcc_rule_rings(export: Any, min_cards: int = 3) -> list[frozenset[Key]]:
+    """Rules baseline: connected components of cards, devices and IPs linked by shared use, >= min_cards cards."""
+    g = nx.Graph()
+    for et in (("card", "uses", "device"), ("card", "via", "ip"), DEVICE_IP):
+        e = _edge_arrays(export, et)
+        g.add_edges_from(((et[0], int(s)), (et[2], int(d))) for s, d in zip(e["src"], e["dst"]))
+    out = []
+    for comp in nx.connected_components(g):
+        if sum(1 for n in comp if n[0] == "card") >= min_cards:
+            out.append(_keys(export, comp))
+    return out
+
+
+def labels_only_rings(export: Any, chargebacks: Any = None) -> list[frozenset[Key]]:
+    """Labels baseline: connected components (>= 2 entities, >= 1 card) of the card, merchant, device and ip of every
+    charged-back transaction known at the cut-off (`chargebacks`: polars frame with columns card, merchant, device,
+    ip, as export.read_chargebacks gives). Without it: components of the entities labelled fraud in the export."""
+    g = nx.Graph()
+    if chargebacks is not None:
+        for card, *others in chargebacks.select("card", "merchant", "device", "ip").iter_rows():
+            g.add_node(("card", card))
+            for t, v in zip(("merchant", "device", "ip"), others):
+                if v is not None:
+                    g.add_edge(("card", card), (t, v))
+        comps = nx.connected_components(g)
+        return [frozenset(c) for c in comps if len(c) >= 2 and any(k[0] == "card" for k in c)]
+    lab = {t: np.asarray(export.labels.get(t, np.zeros(len(export.ids.get(t, []))))) == 1 for t in ENTITY_TYPES}
+    for t in ENTITY_TYPES:
+        g.add_nodes_from((t, int(i)) for i in np.flatnonzero(lab[t]))
+    for et in (*CARD_EDGES, DEVICE_IP):
+        e = _edge_arrays(export, et)
+        if not len(e["src"]):
+            continue
+        keep = lab[et[0]][e["src"]] & lab[et[2]][e["dst"]]
+        g.add_edges_from(((et[0], int(s)), (et[2], int(d))) for s, d in zip(e["src"][keep], e["dst"][keep]))
+    return [_keys(export, c) for c in nx.connected_components(g) if len(c) >= 2 and any(n[0] == "card" for n in c)]
+
+
+def fraudar_peel(adj: list[dict[int, float]], alive: np.ndarray) -> tuple[set[int], float]:
+    """FraudAR's greedy peeling on a weighted undirected graph: remove the node of least weighted degree
+    until empty; return the node set of highest density f(S)/|S| (f = edge weight inside S) and that density."""
+    deg = np.array([sum(a.values()) for a in adj], dtype=np.float64)
+    nodes = [i for i in np.flatnonzero(alive) if adj[i]]
+    if not nodes:
+        return set(), 0.0
+    f = deg[nodes].sum() / 2
+    size = len(nodes)
+    heap = [(deg[i], i) for i in nodes]
+    heapq.heapify(heap)
+    removed: list[int] = []
+    gone = np.zeros(len(adj), dtype=bool)
+    best, best_k = f / size, 0
+    while heap:
+        d, i = heapq.heappop(heap)
+        if gone[i] or d != deg[i]:
+            continue
+        gone[i] = True
+        removed.append(i)
+        f -= deg[i]
+        size -= 1
+        for j, w in adj[i].items():
+            if not gone[j]:
+                deg[j] -= w
+                heapq.heappush(heap, (deg[j], j))
+        if size and f / size > best:
+            best, best_k = f / size, len(removed)
+    block = set(nodes) - set(removed[:best_k])
+    return block, best
+
+
+def fraudar_rings(export: Any, n_blocks: int, min_cards: int = 2) -> list[frozenset[Key]]:
+    """FraudAR baseline: repeated greedy peeling of the card x (device, ip, merchant) bipartite graph with column
+    weights 1/log(deg+5); after each block its internal edges are removed and peeling starts again."""
+    offsets, n = {}, 0
+    for t in ENTITY_TYPES:
+        offsets[t] = n
+        n += len(export.ids.get(t, []))
+    adj: list[dict[int, float]] = [dict() for _ in range(n)]
+    weights = column_weights(export)
+    for et in CARD_EDGES:
+        e = _edge_arrays(export, et)
+        for s, d, w in zip(e["src"], e["dst"], weights[et]):
+            u, v = offsets["card"] + int(s), offsets[et[2]] + int(d)
+            adj[u][v] = adj[u].get(v, 0.0) + float(w)
+            adj[v][u] = adj[v].get(u, 0.0) + float(w)
+    types = [(t, i - offsets[t]) for t in ENTITY_TYPES for i in range(offsets[t], offsets[t] + len(export.ids.get(t, [])))]
+    alive = np.ones(n, dtype=bool)
+    out = []
+    for _ in range(n_blocks):
+        block, dens = fraudar_peel(adj, alive)
+        if not block or dens <= 0:
+            break
+        for u in block:  # remove the block's internal edges
+            for v in [v for v in adj[u] if v in block]:
+                del adj[u][v]
+        nodes = {types[u] for u in block}
+        if sum(1 for t, _ in nodes if t == "card") >= min_cards:
+            out.append(_keys(export, nodes))
+    return out

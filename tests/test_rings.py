@@ -1,0 +1,198 @@
+"""Ring detection on a tiny hand-made world: exact rings, types, evidence, stable ids, metrics and baselines."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import polars as pl
+import pytest
+
+from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export
+from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
+from graphfraud.rings import (RingConfig, assign_ids, find_rings, fraudar_peel, labels_only_rings,
+                              ring_hash_id, wcc_rule_rings)
+
+DAY = 86_400_000
+T0 = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def world() -> tuple[list[dict], dict[str, tuple[str, set]]]:
+    """Transactions of four planted rings plus legitimate traffic, and the expected rings (type, members)."""
+    rows: list[dict] = []
+
+    def tx(card, merchant, device, ip, day, amount, declined=False, hour=12):
+        rows.append({"card": card, "merchant": merchant, "device": device, "ip": ip,
+                     "ts": T0 + day * DAY + hour * 3_600_000 + len(rows) * 1000, "amount": float(amount),
+                     "declined": declined, "ecom": device is not None, "country": "US"})
+
+    legit = [f"l{i}" for i in range(12)]
+    for i, c in enumerate(legit):  # legit cards: popular merchant mP, victim mV, high-value mH, households, cafe IP
+        dev = "dH" if i < 2 else f"dl{i}"
+        for day in range(0, 60, 6):
+            tx(c, "mP", dev, "iP" if i < 8 else f"il{i}", day, 40 + i)
+        tx(c, "mV", dev, f"il{i}", 20 + i, 25)
+        tx(c, "mH", dev, f"il{i}", 25 + i, 300)
+    for i in range(12, 60):  # the crowd that makes mP popular
+        tx(f"l{i}", "mP", f"dl{i}", f"il{i}", i % 60, 20 + i % 7)
+    ring_a = [f"a{i}" for i in range(6)]  # card testing: tiny declined authorisations on one device/IP at mV
+    for c in ring_a:
+        for k in range(3):
+            tx(c, "mV", "dA", "iA", 30, 1.0 + k, declined=k < 2, hour=3)
+        tx(c, "mP", "dA", "iA", 31, 45)  # camouflage at the popular merchant
+    ring_b = [f"b{i}" for i in range(6)]  # device farm: six cards on two devices buying high-value goods at mH
+    for j, c in enumerate(ring_b):
+        tx(c, "mP", f"bh{j}", f"bi{j}", 2, 30)  # their owners' normal history
+        for k in range(2):
+            tx(c, "mH", "dB1" if j % 2 == 0 else "dB2", "iB", 40 + k, 600)
+        tx(c, "mP", "dB1", "iB", 41, 50)
+        tx(c, "mP", f"bh{j}", f"bi{j}", 50, 30)  # ... and their owners keep paying afterwards
+    ring_c = [f"c{i}" for i in range(4)]  # merchant collusion: round amounts at two colluding merchants
+    for j, c in enumerate(ring_c):
+        for day in range(5, 35, 3):
+            tx(c, "mc1" if (day + j) % 2 else "mc2", "dC", "iC", day, 500)
+    tx("l11", "mc1", "dl11", "il11", 10, 20)  # a trickle of legitimate traffic at a colluding merchant
+    ring_d = [f"d{i}" for i in range(4)]  # bust-out: long normal history, then maxing out at mb
+    for j, c in enumerate(ring_d):
+        for day in range(0, 50, 5):
+            tx(c, "mP", f"dh{j}", f"ih{j}", day, 35)
+        for k in range(3):
+            tx(c, "mb", "dD", "iD", 52 + k % 2, 2000)
+    truth = {
+        "ring_a": ("card_testing", {("card", c) for c in ring_a} | {("device", "dA"), ("ip", "iA")}),
+        "ring_b": ("device_farm", {("card", c) for c in ring_b} | {("device", "dB1"), ("device", "dB2"), ("ip", "iB")}),
+        "ring_c": ("merchant_collusion", {("card", c) for c in ring_c}
+                   | {("device", "dC"), ("ip", "iC"), ("merchant", "mc1"), ("merchant", "mc2")}),
+        "ring_d": ("bust_out", {("card", c) for c in ring_d} | {("device", "dD"), ("ip", "iD"), ("merchant", "mb")}),
+    }
+    return rows, truth
+
+
+def make_export(rows: list[dict], chargeback_cards: tuple[str, ...] = ()):
+    tx = pl.DataFrame(rows, schema=TX_SCHEMA)
+    cb = tx.filter(pl.col("card").is_in(list(chargeback_cards))).group_by("card").first().select(
+        *[c for c in CB_SCHEMA if c != "chargeback_ms"], chargeback_ms=pl.col("ts") + 1000)
+    conf = pl.DataFrame(schema={"entity_type": pl.String, "entity_id": pl.String, "label": pl.Int8,
+                                "labelled_ms": pl.Int64})
+    cutoff = datetime.fromtimestamp((tx["ts"].max() + 1) / 1000, tz=timezone.utc)
+    return build_export(tx, cb.select(list(CB_SCHEMA)), conf, cutoff)
+
+
+def truth_scores(export, truth: dict, noise: float = 0.0) -> dict[str, np.ndarray]:
+    """Scores that a good model would give: 0.9 for ring members, 0.05 for everything else."""
+    members = set().union(*(m for _, m in truth.values()))
+    return {t: np.array([0.9 if (t, i) in members else 0.05 for i in ids]) for t, ids in export.ids.items()}
+
+
+@pytest.fixture(scope="module")
+def planted():
+    rows, truth = world()
+    export = make_export(rows, chargeback_cards=("a0", "a1", "c0"))
+    return export, truth, truth_scores(export, truth)
+
+
+def test_rings_exact_members_and_types(planted):
+    export, truth, scores = planted
+    rings = find_rings(export, scores)
+    got = sorted((r.type, sorted(r.keys())) for r in rings)
+    want = sorted((kind, sorted(m)) for kind, m in truth.values())
+    assert got == want
+    by_type = {r.type: r for r in rings}
+    # Binding evidence: the devices/IPs (and colluding merchants) shared by the ring's cards, weight = cards.
+    assert {(e.kind, e.entity_id, e.weight) for e in by_type["card_testing"].evidence} == {
+        ("device", "dA", 6), ("ip", "iA", 6)}
+    assert {(e.kind, e.entity_id, e.weight) for e in by_type["device_farm"].evidence} == {
+        ("device", "dB1", 6), ("device", "dB2", 3), ("ip", "iB", 6)}
+    assert {(e.kind, e.entity_id) for e in by_type["merchant_collusion"].evidence} == {
+        ("device", "dC"), ("ip", "iC"), ("merchant", "mc1"), ("merchant", "mc2")}
+    roles = {m.entity_id: m.role for m in by_type["merchant_collusion"].members}
+    assert roles["mc1"] == "colluding_merchant" and roles["dC"] == "shared_device" and roles["c0"] == "card"
+    ct = by_type["card_testing"]
+    assert ct.first_seen == min(r["ts"] for r in world()[0] if r["card"] == "a0" and r["merchant"] == "mV")
+    assert "card_testing: 6 cards" in ct.explanation and "device dA (6 cards)" in ct.explanation
+    assert all(0 <= r.score <= 1 for r in rings)
+    assert any(m.strongest for m in ct.members)
+
+
+def test_camouflage_merchant_and_public_ip_do_not_glue(planted):
+    """Even when the popular merchant and the cafe IP score high, they bind no ring: too many clean cards."""
+    export, truth, scores = planted
+    s = {t: v.copy() for t, v in scores.items()}
+    s["merchant"][export.ids["merchant"].index("mP")] = 0.95
+    s["ip"][export.ids["ip"].index("iP")] = 0.95
+    rings = find_rings(export, s, RingConfig())
+    assert sorted(sorted(r.keys()) for r in rings) == sorted(sorted(m) for _, m in truth.values())
+
+
+def test_stable_ids_across_runs(planted):
+    export, truth, scores = planted
+    first = assign_ids(find_rings(export, scores), {})
+    assert all(r.ring_id == ring_hash_id(r.keys()) for r in first)
+    previous = {r.ring_id: r.keys() for r in first}
+    # Second run: a new card a6 joins ring_a on its device (Jaccard 8/9 >= 0.5): same id; the others unchanged.
+    rows, _ = world()
+    rows += [{**r, "card": "a6", "ts": r["ts"] + 500} for r in rows if r["card"] == "a0"]
+    export2 = make_export(rows)
+    truth2 = {**truth, "ring_a": (truth["ring_a"][0], truth["ring_a"][1] | {("card", "a6")})}
+    second = assign_ids(find_rings(export2, truth_scores(export2, truth2)), previous)
+    assert {r.type: r.ring_id for r in second} == {r.type: r.ring_id for r in first}
+    ct = next(r for r in second if r.type == "card_testing")
+    assert ("card", "a6") in ct.keys() and ct.ring_id != ring_hash_id(ct.keys())
+    # A previous ring that overlaps less than half gets a new id.
+    tiny = {"R-old": frozenset({("card", "a0"), ("card", "zz1"), ("card", "zz2"), ("card", "zz3"),
+                                ("card", "zz4"), ("card", "zz5"), ("card", "zz6"), ("card", "zz7"),
+                                ("card", "zz8"), ("card", "zz9")})}
+    third = assign_ids(find_rings(export, scores), tiny)
+    assert "R-old" not in {r.ring_id for r in third}
+
+
+def test_metrics_exact(planted, tmp_path):
+    export, truth, scores = planted
+    (tmp_path / "truth").mkdir()
+    lines = ["ring_id,ring_type,entity_type,entity_id"] + [
+        f"{rid},{kind},{t},{i}" for rid, (kind, m) in sorted(truth.items()) for t, i in sorted(m)]
+    (tmp_path / "truth" / "rings.csv").write_text("\n".join(lines) + "\n")
+    assert load_truth(tmp_path)["ring_c"] == ("merchant_collusion", frozenset(truth["ring_c"][1]))
+    m = ring_metrics(export, scores, tmp_path)
+    assert (m["gnn"]["recall"], m["gnn"]["precision"], m["gnn"]["f1"]) == (1.0, 1.0, 1.0)
+    assert m["gnn"]["by_type"]["bust_out"]["recall"] == 1.0 and m["gnn"]["type_accuracy"] == 1.0
+    assert set(m) >= {"gnn", "wcc_rules", "fraudar", "labels_only"}
+    # Labels only, from the charged-back transactions (first ones of a0, a1, c0): {a0, a1, mV, dA, iA} has
+    # Jaccard 4/9 with ring_a (no match); {c0, mc1, dC, iC} has 4/8 with ring_c (a match).
+    cb = pl.DataFrame([r for r in world()[0] if r["card"] in ("a0", "a1", "c0")], schema=TX_SCHEMA).group_by(
+        "card", maintain_order=True).first()
+    assert sorted(sorted(s) for s in labels_only_rings(export, cb)) == [
+        [("card", "a0"), ("card", "a1"), ("device", "dA"), ("ip", "iA"), ("merchant", "mV")],
+        [("card", "c0"), ("device", "dC"), ("ip", "iC"), ("merchant", "mc1")]]
+    m = ring_metrics(export, scores, tmp_path, chargebacks=cb)
+    assert (m["labels_only"]["recall"], m["labels_only"]["precision"]) == (0.25, 0.5)
+    assert m["labels_only"]["by_type"]["merchant_collusion"]["recall"] == 1.0
+    # Shared device/IP components: ring_a and ring_c exactly; ring_b and ring_d drag in their cards' own
+    # history devices/IPs (Jaccard < 0.5); the legit cafe-IP group is a fifth, false ring.
+    wcc = wcc_rule_rings(export)
+    ring_c_no_merchants = frozenset(k for k in truth["ring_c"][1] if k[0] != "merchant")
+    assert frozenset(truth["ring_a"][1]) in wcc and ring_c_no_merchants in wcc and len(wcc) == 5
+    assert (m["wcc_rules"]["recall"], m["wcc_rules"]["precision"]) == (0.5, 0.4)
+    assert m["gnn"]["f1"] > max(m[b]["f1"] for b in ("wcc_rules", "fraudar", "labels_only"))
+
+
+def test_match_metrics_by_hand():
+    truth = {"t1": ("card_testing", frozenset({("card", "1"), ("card", "2"), ("card", "3"), ("card", "4")})),
+             "t2": ("bust_out", frozenset({("card", "5"), ("card", "6")}))}
+    detected = [frozenset({("card", "1"), ("card", "2"), ("card", "3")}),  # J = 3/4: match t1
+                frozenset({("card", "5"), ("card", "7"), ("card", "8")}),  # J = 1/4: no match
+                frozenset({("card", "9")})]
+    m = match_metrics(detected, truth, ["card_testing", "bust_out", "other"])
+    assert (m["recall"], m["precision"]) == (0.5, pytest.approx(1 / 3, abs=1e-4))
+    assert m["by_type"]["card_testing"] == {"n_truth": 1, "recall": 1.0, "n_detected": 1, "precision": 1.0}
+    assert m["by_type"]["bust_out"]["recall"] == 0.0 and m["type_accuracy"] == 1.0
+
+
+def test_fraudar_peel_finds_the_dense_block():
+    # A 4-clique (0-3) with a path 3-4-5-6 hanging off it: the clique has density 6/4, the best of all subsets.
+    edges = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (5, 6)]
+    adj = [dict() for _ in range(7)]
+    for a, b in edges:
+        adj[a][b] = adj[b][a] = 1.0
+    block, density = fraudar_peel(adj, np.ones(7, dtype=bool))
+    assert block == {0, 1, 2, 3} and density == pytest.approx(1.5)
