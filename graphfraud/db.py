@@ -174,6 +174,11 @@ class Graph:
             return {"nodes_created": c.nodes_created, "relationships_created": c.relationships_created,
                     "properties_set": c.properties_set, "nodes_deleted": c.nodes_deleted}
 
+    def wipe(self) -> None:
+        """Delete every node and relationship (constraints and indexes stay). For tests and benchmarks."""
+        self.write_autocommit("admin/wipe_relationships")
+        self.write_autocommit("admin/wipe")
+
     def stream(self, name: str, params: dict[str, Any] | None = None,
                fetch_size: int = 10_000) -> Iterator[dict[str, Any]]:
         """Stream the rows of a READ query without holding them all: for exports of large graphs."""

@@ -33,7 +33,7 @@ def graph(settings: Settings) -> Iterator[Graph]:
 
 def wipe(g: Graph) -> None:
     """Delete every node and relationship (constraints stay)."""
-    g.write_autocommit("admin/wipe")
+    g.wipe()
 
 
 @pytest.fixture

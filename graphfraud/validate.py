@@ -1,0 +1,254 @@
+"""Find, read and validate build-graph input files with polars, before anything is written.
+
+Files are sorted into kinds (transactions, chargebacks, labels) by folder name or by columns; every file's
+header is checked first; then each file is read (CSV as all-strings, so nothing is lost), and its rows are
+split into good rows (canonical types) and bad rows (with a reason), which go to quarantine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from .errors import GraphfraudError, UsageError
+
+# Columns each kind must have (extra columns are ignored).
+REQUIRED: dict[str, list[str]] = {
+    "transactions": ["transaction_id", "timestamp", "card_id", "merchant_id", "device_id", "ip", "amount",
+                     "currency", "mcc", "country", "channel", "status"],
+    "chargebacks": ["transaction_id", "reported_at"],
+    "labels": ["entity_type", "entity_id", "label", "labelled_at"],
+}
+KIND_ORDER = ["transactions", "chargebacks", "labels"]  # transactions first: chargebacks refer to them
+IGNORED_DIRS = {"truth"}  # the generator's answer key: never read
+SUFFIXES = {".csv", ".parquet"}
+CHANNELS = ["ecom", "pos"]
+STATUSES = ["approved", "declined"]
+ENTITY_TYPES = ["card", "merchant", "device", "ip"]
+LABELS = ["fraud", "legit"]
+NON_UTF8 = "non-UTF-8 bytes (read with U+FFFD replacement)"
+MAX_ID_BYTES = 8000  # Neo4j's range index refuses keys of about 8 KiB and more
+TOO_LONG = f"an id is longer than {MAX_ID_BYTES} bytes (Neo4j index limit)"
+ROW = "_row"  # 1-based data row number within its file (header excluded)
+LOSSY = "_lossy"  # the row held bytes that were not UTF-8
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    kind: str  # one of KIND_ORDER
+
+
+def _columns(path: Path) -> list[str] | None:
+    """Column names of a file; None for an empty (0-byte or header-less) CSV."""
+    try:
+        if path.suffix == ".parquet":
+            return list(pl.read_parquet_schema(path).keys())
+        with path.open("rb") as f:
+            first = f.readline()
+        if not first.strip():
+            return None
+        return pl.read_csv(io.BytesIO(first), infer_schema=False, encoding="utf8-lossy", n_rows=0).columns
+    except (OSError, pl.exceptions.PolarsError) as e:
+        raise GraphfraudError(f"cannot read {path}: {e}".splitlines()[0]) from None
+
+
+def _kind_of(path: Path, columns: list[str] | None) -> str:
+    """The kind of a file: its folder's name when that is a kind, else the kind whose columns it has."""
+    if path.parent.name in REQUIRED:
+        return path.parent.name
+    for kind in KIND_ORDER:
+        if columns is not None and set(REQUIRED[kind]) <= set(columns):
+            return kind
+    if columns is None:
+        return "transactions"  # an empty file outside a kind folder: nothing to load either way
+    missing = [c for c in REQUIRED["transactions"] if c not in columns]
+    raise UsageError(f"{path}: not a transactions, chargebacks or labels file "
+                     f"(as transactions it lacks {', '.join(missing)}); put it in a folder named after its kind")
+
+
+def _files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in SUFFIXES
+                  and not IGNORED_DIRS & set(p.relative_to(root).parts[:-1]))
+
+
+def discover(paths: list[Path]) -> list[SourceFile]:
+    """Every input file under `paths` with its kind, headers checked, in load order (kind, then name).
+
+    Raises one UsageError naming every file with missing columns; nothing has been written then.
+    """
+    found: dict[Path, None] = {}
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise UsageError(f"{p} does not exist")
+        if p.is_dir():
+            if p.name in IGNORED_DIRS:
+                raise UsageError(f"{p} is the generator's answer key; build-graph never reads truth/")
+            for f in _files_under(p):
+                found[f.resolve()] = None
+        elif p.suffix not in SUFFIXES:
+            raise UsageError(f"{p}: only .csv and .parquet files can be loaded")
+        elif p.parent.name in IGNORED_DIRS:
+            raise UsageError(f"{p} is in the generator's answer key; build-graph never reads truth/")
+        else:
+            found[p.resolve()] = None
+    files, problems = [], []
+    for path in found:
+        cols = _columns(path)
+        kind = _kind_of(path, cols)
+        missing = [c for c in REQUIRED[kind] if cols is not None and c not in cols]
+        if missing:
+            problems.append(f"{path} ({kind}) lacks column(s) {', '.join(missing)}")
+        files.append(SourceFile(path, kind))
+    if problems:
+        raise UsageError("missing columns, nothing loaded: " + "; ".join(problems))
+    return sorted(files, key=lambda f: (KIND_ORDER.index(f.kind), f.path.name, str(f.path)))
+
+
+def estimate_rows(f: SourceFile) -> int:
+    """Data rows in a file, cheaply (parquet metadata; CSV line count), for the progress bar."""
+    if f.path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(f.path).metadata.num_rows
+    with f.path.open("rb") as fh:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 22), b""))
+    return max(lines - 1, 0)
+
+
+def read(f: SourceFile) -> pl.DataFrame:
+    """The file's required columns as read (CSV: all strings; parquet: its types), plus _row and _lossy."""
+    cols = REQUIRED[f.kind]
+    try:
+        if f.path.suffix == ".parquet":
+            df = pl.read_parquet(f.path, columns=cols)
+            lossy = pl.lit(False)
+        else:
+            raw = f.path.read_bytes()
+            if not raw.strip():  # an empty file: no header, no rows
+                empty = pl.DataFrame(schema={**{c: pl.String for c in cols}, LOSSY: pl.Boolean})
+                return empty.with_row_index(ROW, offset=1)
+            try:
+                raw.decode("utf-8")
+                utf8 = True
+            except UnicodeDecodeError:
+                utf8 = False
+            df = pl.read_csv(io.BytesIO(raw), infer_schema=False, encoding="utf8-lossy", columns=cols)
+            # Rows of a non-UTF-8 file that hold a replacement character had undecodable bytes.
+            lossy = pl.any_horizontal(pl.col(c).str.contains("\ufffd", literal=True).fill_null(False)
+                                      for c in cols) if not utf8 else pl.lit(False)
+    except pl.exceptions.PolarsError as e:
+        raise GraphfraudError(f"{f.path} is not a readable {f.path.suffix[1:]} file: "
+                              f"{str(e).splitlines()[0]}") from None
+    return df.with_columns(lossy.alias(LOSSY)).with_row_index(ROW, offset=1)
+
+
+def _text(name: str) -> pl.Expr:
+    """A column as a string, empty meaning null."""
+    c = pl.col(name).cast(pl.String)
+    return pl.when(c == "").then(None).otherwise(c)
+
+
+def _epoch_ms(df: pl.DataFrame, name: str) -> pl.Expr:
+    """A timestamp column as UTC epoch milliseconds (Int64); null when it cannot be parsed.
+
+    Strings: ISO-8601 with 'Z' or an offset, or without a zone (taken as UTC), 'T' or ' ' between date and time,
+    or a date alone (midnight UTC).
+    """
+    dtype = df.schema[name]
+    if isinstance(dtype, pl.Datetime):
+        col = pl.col(name) if dtype.time_zone else pl.col(name).dt.replace_time_zone("UTC")
+        return col.dt.epoch("ms")
+    if dtype == pl.Date:
+        return pl.col(name).cast(pl.Datetime("ms")).dt.epoch("ms")
+    s = pl.col(name).cast(pl.String).str.strip_chars()
+    parsed = [s.str.to_datetime(fmt, time_zone="UTC", time_unit="ms", strict=False)
+              for fmt in ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f%#z",
+                          "%Y-%m-%d %H:%M:%S%.f")]
+    date_only = s.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("ms", "UTC"))
+    return pl.coalesce([*parsed, date_only]).dt.epoch("ms")
+
+
+def _too_long(*cols: str) -> pl.Expr:
+    return pl.any_horizontal(pl.col(c).str.len_bytes().fill_null(0) > MAX_ID_BYTES for c in cols)
+
+
+def _reasons(checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """All failed checks of a row, joined by '; ' (null when the row is good)."""
+    parts = [pl.when(cond).then(pl.lit(reason)) for cond, reason in checks]
+    joined = pl.concat_list(parts).list.drop_nulls().list.join("; ")
+    return pl.when(joined == "").then(None).otherwise(joined)
+
+
+def row_as_read(df: pl.DataFrame, kind: str) -> pl.Series:
+    """Each row's required columns as read, as a JSON object (for the quarantine file)."""
+    return df.select(pl.struct([pl.col(c).cast(pl.String) for c in REQUIRED[kind]])
+                     .struct.json_encode()).to_series()
+
+
+def content_hash(df: pl.DataFrame) -> list[int]:
+    """A stable hash of each canonical transaction row: tells 'already present' from 'same id, other content'.
+
+    Built from exact values (epoch ms, the float's bit pattern), so a row reads the same from CSV or parquet.
+    """
+    keys = df.select(pl.concat_str(
+        [pl.col("transaction_id"), pl.col("ts").cast(pl.String), pl.col("card_id"), pl.col("merchant_id"),
+         pl.col("device_id").fill_null(""), pl.col("ip").fill_null(""),
+         pl.col("amount").reinterpret(signed=True).cast(pl.String), pl.col("currency").fill_null(""),
+         pl.col("mcc").fill_null(""), pl.col("country").fill_null(""), pl.col("channel"), pl.col("status")],
+        separator="\x1f")).to_series()
+    # 64 bits, as a signed int: stored inline in Neo4j, and only ever compared between rows of the same id.
+    return [int.from_bytes(hashlib.blake2b(k.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big",
+                           signed=True) for k in keys]
+
+
+def check(df: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """The rows in canonical form with a `reason` column (null for good rows), in file order.
+
+    transactions: transaction_id, ts (epoch ms), card_id, merchant_id, device_id, ip, amount (f64), currency,
+    mcc, country, channel, status; chargebacks: transaction_id, ms; labels: entity_type, entity_id, label, ms.
+    """
+    if kind == "transactions":
+        canon = df.select(
+            pl.col(ROW), pl.col(LOSSY),
+            *[_text(c).alias(c) for c in ("transaction_id", "card_id", "merchant_id", "device_id", "ip",
+                                          "currency", "mcc", "country", "channel", "status")],
+            _epoch_ms(df, "timestamp").alias("ts"), pl.col("amount").cast(pl.Float64, strict=False),
+            pl.col("amount").cast(pl.String).alias("_amount_text"))
+        checks = [
+            (pl.col(LOSSY), NON_UTF8),
+            *[(pl.col(c).is_null(), f"empty {c}") for c in ("transaction_id", "card_id", "merchant_id")],
+            (_too_long("transaction_id", "card_id", "merchant_id", "device_id", "ip"), TOO_LONG),
+            (pl.col("ts").is_null(), "unparseable timestamp"),
+            (pl.col("_amount_text").is_null() | (pl.col("_amount_text").str.strip_chars() == ""), "empty amount"),
+            (pl.col("_amount_text").is_not_null() & (pl.col("_amount_text").str.strip_chars() != "")
+             & pl.col("amount").is_null(), "amount is not a number"),
+            (pl.col("amount").is_nan(), "amount is NaN"),
+            (pl.col("amount").is_infinite(), "amount is infinite"),
+            (pl.col("amount") <= 0, "amount <= 0"),
+            (~pl.col("channel").is_in(CHANNELS).fill_null(False), "unknown channel (expected ecom|pos)"),
+            (~pl.col("status").is_in(STATUSES).fill_null(False), "unknown status (expected approved|declined)"),
+        ]
+        return canon.with_columns(_reasons(checks).alias("reason")).drop("_amount_text")
+    if kind == "chargebacks":
+        canon = df.select(pl.col(ROW), pl.col(LOSSY), _text("transaction_id").alias("transaction_id"),
+                          _epoch_ms(df, "reported_at").alias("ms"))
+        checks = [(pl.col(LOSSY), NON_UTF8), (pl.col("transaction_id").is_null(), "empty transaction_id"),
+                  (_too_long("transaction_id"), TOO_LONG),
+                  (pl.col("ms").is_null(), "unparseable reported_at")]
+        return canon.with_columns(_reasons(checks).alias("reason"))
+    canon = df.select(pl.col(ROW), pl.col(LOSSY), _text("entity_type").alias("entity_type"),
+                      _text("entity_id").alias("entity_id"), _text("label").alias("label"),
+                      _epoch_ms(df, "labelled_at").alias("ms"))
+    checks = [(pl.col(LOSSY), NON_UTF8), (pl.col("entity_id").is_null(), "empty entity_id"),
+              (_too_long("entity_id"), TOO_LONG),
+              (~pl.col("entity_type").is_in(ENTITY_TYPES).fill_null(False),
+               "unknown entity_type (expected card|merchant|device|ip)"),
+              (~pl.col("label").is_in(LABELS).fill_null(False), "unknown label (expected fraud|legit)"),
+              (pl.col("ms").is_null(), "unparseable labelled_at")]
+    return canon.with_columns(_reasons(checks).alias("reason"))
