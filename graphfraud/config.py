@@ -52,6 +52,9 @@ class Settings:
     layers: int = 2  # GNN depth (message-passing hops)
     lr: float = 0.01  # Adam learning rate
     patience: int = 30  # epochs without validation AUPRC gain before stopping
+    dropout: float = 0.2  # GNN dropout (decoder and message-passing residuals)
+    weight_decay: float = 0.0001  # Adam weight decay (L2) of the GNN and the MLP baseline
+    val_share: float = 0.2  # share of the labelled entities held out for early stopping (fixed seed)
 
     # --- nightly ---
     retrain_every_days: int = 7  # retrain on this schedule (0: only on drift)

@@ -135,12 +135,12 @@ FOUND = [
 @pytest.fixture(scope="module")
 def world(graph: Graph) -> Iterator[Graph]:
     """The scored world above, written once for this module through parameterised fixture Cypher."""
-    graph.write_autocommit("admin/wipe")
+    graph.wipe()
     graph.write("test/queries_world", {"entities": ENTITIES, "transactions": TRANSACTIONS,
                                        "model_version": "test-1", "scored_at": "2026-01-11T02:05:00Z"})
     graph.write("test/queries_rings", {"runs": RUNS, "rings": RINGS, "found": FOUND})
     yield graph
-    graph.write_autocommit("admin/wipe")
+    graph.wipe()
 
 
 def run_example(g: Graph, name: str) -> list[dict]:

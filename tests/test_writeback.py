@@ -28,7 +28,7 @@ def world(graph, tmp_path_factory):
     """A 5k-transaction generated world in Neo4j, its full export, truth and truth-derived scores."""
     out = tmp_path_factory.mktemp("world")
     generate(out, transactions=5000, days=30, seed=3)
-    graph.write_autocommit("admin/wipe")
+    graph.wipe()
     build_graph(graph, [out / "transactions", out / "chargebacks"], 5000, out / "quarantine")
     export = export_graph(graph, time_range(graph)[1] + timedelta(milliseconds=1))
     truth = load_truth(out)

@@ -1,0 +1,238 @@
+"""Export the graph in Neo4j, as of a cut-off time, to a PyTorch Geometric HeteroData with id maps and labels.
+
+Transactions before the cut-off are streamed in batches (cypher/export/transactions) and aggregated with polars
+into entity nodes, entity-pair edges and node features. Labels come only from chargebacks and confirmed labels
+known before the cut-off (cypher/export/chargebacks, cypher/export/confirmed_labels): nothing at or after the
+cut-off leaks in.
+
+Entity labels (1 fraud, 0 confirmed legit, -1 unknown):
+  card             1 when one of its transactions was charged back, else -1 (unknown: most fraud is never
+                   charged back, so "no chargeback" is not "legit").
+  merchant/device/ip  1 when at least 2 of its transactions were charged back and they are >= 10% of its
+                   transactions (a popular merchant that received a few camouflage fraud payments is not itself
+                   fraudulent), else -1.
+  A confirmed label (fraud -> 1, legit -> 0) known before the cut-off always wins.
+Training treats unknown as negative (positive-unlabelled learning); evaluation scores only entities not labelled
+fraud at the cut-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import polars as pl
+import torch
+from torch_geometric.data import HeteroData
+
+from .db import Graph
+from .errors import GraphfraudError
+from .features import NODE_TYPES, FeatureStats, feature_names, node_features
+
+# Forward edge types and the transaction columns they join; each gets a reverse type 'rev_<relation>'.
+EDGE_TYPES: dict[tuple[str, str, str], tuple[str, str]] = {
+    ("card", "pays", "merchant"): ("card", "merchant"),
+    ("card", "uses", "device"): ("card", "device"),
+    ("card", "via", "ip"): ("card", "ip"),
+    ("device", "via", "ip"): ("device", "ip"),
+}
+TX_SCHEMA = {"card": pl.String, "merchant": pl.String, "device": pl.String, "ip": pl.String, "ts": pl.Int64,
+             "amount": pl.Float64, "declined": pl.Boolean, "ecom": pl.Boolean, "country": pl.String}
+CB_SCHEMA = {"card": pl.String, "merchant": pl.String, "device": pl.String, "ip": pl.String, "ts": pl.Int64,
+             "chargeback_ms": pl.Int64}
+MIN_CHARGEBACKS = 2  # non-card entity: charged-back transactions needed to call it fraud ...
+MIN_CHARGEBACK_SHARE = 0.10  # ... and the share of its transactions they must make up
+STREAM_CHUNK = 100_000  # rows turned into one polars frame while streaming
+
+Progress = Callable[[str, int, "int | None", str], None]  # (stage, done, total or None, note)
+
+
+@dataclass
+class GraphExport:
+    data: HeteroData  # data[t].x float32 normalised features (stats of this export); forward + reverse edges
+    ids: dict[str, list[str]]  # node type -> entity ids in index order
+    features: dict[str, pl.DataFrame]  # node type -> RAW features, one row per index
+    edges: dict[tuple[str, str, str], pl.DataFrame]  # forward types: src, dst, n_tx, amount, n_declined, first_ts, last_ts
+    labels: dict[str, np.ndarray]  # node type -> int8: 1 fraud, 0 confirmed legit, -1 unknown (known before cutoff)
+    label_times: dict[str, np.ndarray]  # node type -> int64 epoch ms when the label became known, or -1
+    cutoff: datetime  # nothing at or after it is in the export
+    fingerprint: str  # hash of node ids, edges and feature schema
+
+
+def utc(dt: datetime) -> datetime:
+    """A timezone-aware UTC datetime (naive input is taken as UTC)."""
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def time_range(graph: Graph) -> tuple[datetime, datetime, int]:
+    """First and last transaction time in the graph and the number of transactions."""
+    row = graph.read("export/time_range")[0]
+    if not row["n"]:
+        raise GraphfraudError("the graph holds no transactions: load some with `graphfraud build-graph` first")
+    return utc(row["first"].to_native()), utc(row["last"].to_native()), int(row["n"])
+
+
+def default_cutoff(graph: Graph, test_share: float = 0.2) -> datetime:
+    """Midnight UTC at 80% of the transaction time span: the last 20% is a later period the model never sees."""
+    first, last, _ = time_range(graph)
+    t = first + (last - first) * (1.0 - test_share)
+    return t.replace(hour=0, minute=0, second=0, microsecond=0) + (timedelta(days=1) if t.hour >= 12 else timedelta())
+
+
+def _stream_frame(graph: Graph, name: str, params: dict, schema: dict, progress: Progress | None) -> pl.DataFrame:
+    """Stream a query's rows into one polars frame, STREAM_CHUNK rows at a time (bounded Python memory)."""
+    chunks: list[pl.DataFrame] = []
+    cols: dict[str, list] = {c: [] for c in schema}
+    n = 0
+    for row in graph.stream(name, params):
+        for c in schema:
+            cols[c].append(row[c])
+        n += 1
+        if n % STREAM_CHUNK == 0:
+            chunks.append(pl.DataFrame(cols, schema=schema))
+            cols = {c: [] for c in schema}
+            if progress:
+                progress(name, n, None, "rows")
+    chunks.append(pl.DataFrame(cols, schema=schema))
+    if progress:
+        progress(name, n, None, "rows")
+    return pl.concat(chunks, rechunk=True)
+
+
+def read_transactions(graph: Graph, cutoff: datetime, progress: Progress | None = None) -> pl.DataFrame:
+    """Every transaction before `cutoff`, one row each (no chargeback information)."""
+    return _stream_frame(graph, "export/transactions", {"cutoff": utc(cutoff)}, TX_SCHEMA, progress)
+
+
+def read_chargebacks(graph: Graph, cutoff: datetime, horizon: datetime) -> pl.DataFrame:
+    """Charged-back transactions made before `cutoff` whose chargeback was reported before `horizon`."""
+    return _stream_frame(graph, "export/chargebacks", {"cutoff": utc(cutoff), "horizon": utc(horizon)},
+                         CB_SCHEMA, None)
+
+
+def read_confirmed(graph: Graph, horizon: datetime) -> pl.DataFrame:
+    """Confirmed labels known before `horizon`: entity_type, entity_id, label (1/0), labelled_ms."""
+    rows = graph.read("export/confirmed_labels", {"horizon": utc(horizon)})
+    return pl.DataFrame(
+        {"entity_type": [r["entity_type"] for r in rows], "entity_id": [r["entity_id"] for r in rows],
+         "label": [_is_fraud(r["label"]) for r in rows], "labelled_ms": [r["labelled_ms"] for r in rows]},
+        schema={"entity_type": pl.String, "entity_id": pl.String, "label": pl.Int8, "labelled_ms": pl.Int64})
+
+
+def _is_fraud(value: object) -> int:
+    """A confirmed label as 1/0: accepts 1/0, true/false and fraud/legit-style strings."""
+    if isinstance(value, str):
+        return int(value.strip().lower() in {"1", "true", "fraud", "fraudulent", "yes", "confirmed_fraud"})
+    return int(bool(value))
+
+
+def entity_labels(node_type: str, ids: list[str], n_tx: np.ndarray, chargebacks: pl.DataFrame,
+                  confirmed: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (int8: 1/0/-1) and the epoch ms they became known (or -1), per index, by the rules in the docstring."""
+    index = pl.DataFrame({"id": ids, "idx": np.arange(len(ids))}, schema={"id": pl.String, "idx": pl.Int64})
+    labels = np.full(len(ids), -1, dtype=np.int8)
+    times = np.full(len(ids), -1, dtype=np.int64)
+    cb = chargebacks.filter(pl.col(node_type).is_not_null()).sort("chargeback_ms").group_by(node_type).agg(
+        n_cb=pl.len(), first_ms=pl.col("chargeback_ms").first(),
+        nth_ms=pl.col("chargeback_ms").get(MIN_CHARGEBACKS - 1, null_on_oob=True),  # when the bar was met
+    ).join(index, left_on=node_type, right_on="id")
+    idx = cb["idx"].to_numpy()
+    n_cb = cb["n_cb"].to_numpy()
+    if node_type == "card":
+        labels[idx] = 1
+        times[idx] = cb["first_ms"].to_numpy()
+    else:
+        fraud = (n_cb >= MIN_CHARGEBACKS) & (n_cb >= MIN_CHARGEBACK_SHARE * n_tx[idx])
+        labels[idx[fraud]] = 1
+        times[idx[fraud]] = cb["nth_ms"].to_numpy()[fraud]
+    conf = confirmed.filter(pl.col("entity_type") == node_type).join(index, left_on="entity_id", right_on="id")
+    cidx = conf["idx"].to_numpy()
+    labels[cidx] = conf["label"].to_numpy()
+    times[cidx] = conf["labelled_ms"].fill_null(-1).to_numpy()
+    return labels, times
+
+
+def build_export(tx: pl.DataFrame, chargebacks: pl.DataFrame, confirmed: pl.DataFrame,
+                 cutoff: datetime) -> GraphExport:
+    """Nodes, edges, features and labels from transaction rows (all before `cutoff`): pure, no database."""
+    cutoff = utc(cutoff)
+    cutoff_ms = int(cutoff.timestamp() * 1000)
+    ids = {t: sorted(tx[t].drop_nulls().unique().to_list()) for t in NODE_TYPES}
+    index = {t: pl.DataFrame({t: ids[t], f"{t}_idx": np.arange(len(ids[t]))},
+                             schema={t: pl.String, f"{t}_idx": pl.Int64}) for t in NODE_TYPES}
+    features = {t: node_features(tx, t, ids[t], cutoff_ms) for t in NODE_TYPES}
+
+    edges: dict[tuple[str, str, str], pl.DataFrame] = {}
+    for et, (a, b) in EDGE_TYPES.items():
+        e = tx.filter(pl.col(a).is_not_null() & pl.col(b).is_not_null()).group_by(a, b).agg(
+            n_tx=pl.len(), amount=pl.col("amount").sum(), n_declined=pl.col("declined").sum(),
+            first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max())
+        e = e.join(index[a], on=a).join(index[b], on=b)
+        edges[et] = e.select(src=pl.col(f"{a}_idx"), dst=pl.col(f"{b}_idx"), n_tx="n_tx", amount="amount",
+                             n_declined=pl.col("n_declined").cast(pl.Int64), first_ts="first_ts",
+                             last_ts="last_ts").sort("src", "dst")
+
+    labels, label_times = {}, {}
+    for t in NODE_TYPES:
+        labels[t], label_times[t] = entity_labels(t, ids[t], features[t]["n_tx"].to_numpy(), chargebacks, confirmed)
+
+    stats = FeatureStats.fit(features)
+    data = to_heterodata(ids, {t: stats.transform(t, features[t]) for t in NODE_TYPES}, edges)
+    return GraphExport(data=data, ids=ids, features=features, edges=edges, labels=labels, label_times=label_times,
+                       cutoff=cutoff, fingerprint=fingerprint(ids, edges, features))
+
+
+def to_heterodata(ids: dict[str, list[str]], x: dict[str, np.ndarray],
+                  edges: dict[tuple[str, str, str], pl.DataFrame]) -> HeteroData:
+    """HeteroData with node features `x` and each forward edge type plus its reverse ('rev_<relation>')."""
+    data = HeteroData()
+    for t in NODE_TYPES:
+        data[t].x = torch.from_numpy(x[t])  # [num_nodes, num_features] float32
+        data[t].num_nodes = len(ids[t])
+    for (s, r, d), e in edges.items():
+        ei = torch.from_numpy(np.stack([e["src"].to_numpy(), e["dst"].to_numpy()]).astype(np.int64))  # [2, E]
+        data[s, r, d].edge_index = ei
+        data[d, f"rev_{r}", s].edge_index = ei.flip(0)
+    return data
+
+
+def fingerprint(ids: dict[str, list[str]], edges: dict[tuple[str, str, str], pl.DataFrame],
+                features: dict[str, pl.DataFrame]) -> str:
+    """sha256 (first 16 hex) over node ids, edge endpoints and feature names: same graph, same fingerprint."""
+    h = hashlib.sha256()
+    for t in NODE_TYPES:
+        h.update(f"{t}:{len(ids[t])}:{','.join(features[t].columns)}\n".encode())
+        for i in ids[t]:
+            h.update(i.encode() + b"\0")
+    for et, e in edges.items():
+        h.update("/".join(et).encode())
+        h.update(e["src"].to_numpy().astype(np.int64).tobytes())
+        h.update(e["dst"].to_numpy().astype(np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def export_graph(graph: Graph, cutoff: datetime | None = None, progress: Progress | None = None) -> GraphExport:
+    """The graph as of `cutoff` (default: `default_cutoff`) as a GraphExport; labels known before `cutoff` only."""
+    cutoff = utc(cutoff) if cutoff is not None else default_cutoff(graph)
+    tx = read_transactions(graph, cutoff, progress)
+    if tx.height == 0:
+        raise GraphfraudError(f"no transactions before the cut-off {cutoff.isoformat()}: choose a later --cutoff")
+    return build_export(tx, read_chargebacks(graph, cutoff, cutoff), read_confirmed(graph, cutoff), cutoff)
+
+
+def later_labels(graph: Graph, export: GraphExport, horizon: datetime | None = None) -> dict[str, np.ndarray]:
+    """Labels of the export's entities by the same rules, with chargebacks/confirmations known before `horizon`
+    (default: ever). For evaluation without generator truth: fraud done before the cut-off, learned later."""
+    horizon = utc(horizon) if horizon is not None else datetime(9999, 1, 1, tzinfo=timezone.utc)
+    cb = read_chargebacks(graph, export.cutoff, horizon)
+    conf = read_confirmed(graph, horizon)
+    return {t: entity_labels(t, export.ids[t], export.features[t]["n_tx"].to_numpy(), cb, conf)[0]
+            for t in NODE_TYPES}
+
+
+def all_feature_names() -> dict[str, list[str]]:
+    """The feature schema this code produces, per node type."""
+    return {t: feature_names(t) for t in NODE_TYPES}

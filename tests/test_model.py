@@ -1,0 +1,111 @@
+"""The GNN's output shapes, and training on a small generated world loaded into the real Neo4j:
+the loss decreases, save/load gives identical predictions, a model with another schema is refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timezone
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+
+from graphfraud.errors import GraphfraudError
+from graphfraud.export import TX_SCHEMA, build_export, export_graph
+from graphfraud.features import FeatureStats, feature_names
+from graphfraud.generate import generate
+from graphfraud.ingest import build_graph
+from graphfraud.model import FraudGNN, ModelConfig
+from graphfraud.predict import latest_model_dir, load_model, predict
+from graphfraud.train import inputs, split_labels, train
+
+CUTOFF = datetime(2024, 1, 10, tzinfo=timezone.utc)
+
+
+def tiny_export():
+    """Three cards, two merchants, one device, two IPs, built from hand-made transaction rows (no database)."""
+    ts = int(datetime(2024, 1, 2, tzinfo=timezone.utc).timestamp() * 1000)
+    tx = pl.DataFrame({"card": ["c1", "c1", "c2", "c3"], "merchant": ["m1", "m2", "m1", "m2"],
+                       "device": ["d1", "d1", "d1", None], "ip": ["i1", "i1", "i2", None],
+                       "ts": [ts, ts + 60_000, ts + 3_600_000, ts], "amount": [1.0, 99.99, 5.0, 40.0],
+                       "declined": [True, False, False, False], "ecom": [True, True, True, False],
+                       "country": ["FR", "FR", "DE", "FR"]}, schema=TX_SCHEMA)
+    cb = pl.DataFrame({"card": [], "merchant": [], "device": [], "ip": [], "ts": [], "chargeback_ms": []},
+                      schema={"card": pl.String, "merchant": pl.String, "device": pl.String, "ip": pl.String,
+                              "ts": pl.Int64, "chargeback_ms": pl.Int64})
+    conf = pl.DataFrame({"entity_type": [], "entity_id": [], "label": [], "labelled_ms": []},
+                        schema={"entity_type": pl.String, "entity_id": pl.String, "label": pl.Int8,
+                                "labelled_ms": pl.Int64})
+    return build_export(tx, cb, conf, CUTOFF)
+
+
+@pytest.mark.parametrize("layers", [0, 1, 3])
+def test_model_output_shapes(layers):
+    ex = tiny_export()
+    x, edge_index = inputs(ex, FeatureStats.fit(ex.features))
+    cfg = ModelConfig(node_types=list(x), edge_types=list(edge_index), in_dims={t: v.shape[1] for t, v in x.items()},
+                      hidden=16, layers=layers)
+    out = FraudGNN(cfg)(x, edge_index)
+    assert {t: tuple(v.shape) for t, v in out.items()} == {"card": (3,), "merchant": (2,), "device": (1,), "ip": (2,)}
+    assert all(torch.isfinite(v).all() for v in out.values())
+    assert x["card"].shape == (3, len(feature_names("card")))
+
+
+def test_split_is_stratified_and_fixed():
+    labels = {"card": np.array([1] * 10 + [0] * 40 + [-1] * 50, dtype=np.int8)}
+    a, b = split_labels(labels, 7, 0.2), split_labels(labels, 7, 0.2)
+    assert np.array_equal(a.val["card"], b.val["card"])
+    assert labels["card"][a.val["card"]].tolist().count(1) == 2 and len(a.val["card"]) == 20
+    assert len(a.train["card"]) == 80 and not set(a.train["card"]) & set(a.val["card"])
+    assert sorted(np.concatenate([a.train["card"], a.val["card"]]).tolist()) == list(range(100))  # unknown included
+    assert not np.array_equal(split_labels(labels, 8, 0.2).val["card"], a.val["card"])
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory, graph):
+    """3,000 generated transactions over 30 days, loaded into Neo4j with build-graph."""
+    out = tmp_path_factory.mktemp("world")
+    generate(out, transactions=3000, days=30, seed=3)
+    graph.write_autocommit("admin/wipe")
+    build_graph(graph, [out], 5000, out / "quarantine")
+    return graph
+
+
+def test_train_save_load_and_refuse(small_world, settings, tmp_path):
+    end = datetime(2026, 2, 1, tzinfo=timezone.utc)  # after the last transaction: all known labels
+    ex = export_graph(small_world, end)
+    assert (ex.labels["card"] == 1).sum() > 0
+    s = dataclasses.replace(settings, epochs=20, patience=100, hidden=16, model_dir=tmp_path)
+    result = train(ex, s)
+    assert len(result.losses) == 20 and result.losses[-1] < 0.8 * result.losses[0]
+    assert result.path == latest_model_dir(s) and result.path.parent == tmp_path
+    for f in ("weights.safetensors", "config.json", "feature_stats.json", "metrics.json"):
+        assert (result.path / f).exists()
+    assert json.loads((result.path / "config.json").read_text())["fingerprint"] == ex.fingerprint
+
+    first = predict(load_model(result.path), ex)
+    again = predict(load_model(result.path, ex), export_graph(small_world, end))
+    assert set(first) == {"card", "merchant", "device", "ip"}
+    for t in first:
+        assert first[t].shape == (len(ex.ids[t]),) and np.array_equal(first[t], again[t])
+        assert ((first[t] >= 0) & (first[t] <= 1)).all()
+
+    # a model trained on another feature schema (an older graphfraud) is refused, with the differing feature named
+    cfg = json.loads((result.path / "config.json").read_text())
+    cfg["feature_names"]["card"][0] = "n_payments"
+    (result.path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(GraphfraudError, match="n_payments|n_tx"):
+        load_model(result.path)
+
+
+def test_predict_refuses_other_export_schema(small_world, settings, tmp_path):
+    ex = export_graph(small_world, datetime(2026, 2, 1, tzinfo=timezone.utc))
+    s = dataclasses.replace(settings, epochs=2, patience=100, hidden=8, model_dir=tmp_path)
+    bundle = load_model(train(ex, s).path)
+    ex.features["device"] = ex.features["device"].drop("n_cards")
+    with pytest.raises(GraphfraudError, match="device features.*n_cards"):
+        predict(bundle, ex)
+    with pytest.raises(GraphfraudError, match="no trained model"):
+        latest_model_dir(dataclasses.replace(s, model_dir=tmp_path / "empty"))
