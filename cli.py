@@ -160,6 +160,385 @@ def cypher(
     print_rows(columns, rows, fmt)
 
 
+# --- generate ------------------------------------------------------------------------------------
+
+class DataFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+@app.command("generate")
+def generate_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write transactions/, chargebacks/, labels/ and truth/ into.")],
+    transactions: Annotated[int, typer.Option("--transactions", help="Payments in all (rings included).")] = 200_000,
+    days: Annotated[int, typer.Option("--days", help="Days of payments, one file per day.")] = 60,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same arguments give byte-identical files.")] = 0,
+    data_format: Annotated[DataFormat, typer.Option("--format", help="File format: parquet or csv.")] = DataFormat.parquet,
+    rings: Annotated[Optional[int], typer.Option("--rings", help="Fraud rings to plant, spread over the four types (default: about one per 10k payments, at least 8).")] = None,
+    camouflage: Annotated[float, typer.Option("--camouflage", help="Share of ring payments made at popular legitimate merchants (0-0.9).")] = 0.2,
+    label_rate: Annotated[float, typer.Option("--label-rate", help="Share of approved fraud payments that are ever charged back.")] = 0.3,
+    json_: JsonOpt = False,
+) -> None:
+    """Write a synthetic payments world with planted fraud rings (the answer key goes to truth/)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from graphfraud.generate import generate
+
+    with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
+                  TimeElapsedColumn(), console=err, transient=True, disable=json_) as bar:
+        task = bar.add_task("generate", total=days + 1)
+        s = generate(out_dir, transactions=transactions, days=days, seed=seed, fmt=data_format.value, rings=rings,
+                     camouflage=camouflage, label_rate=label_rate,
+                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if json_:
+        print_json(s.to_dict())
+        return
+    table = Table(title=f"Generated {s.out} ({s.days} days from {s.start}, {s.seconds:.1f} s)")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for t, n in s.rings.items():
+        table.add_row(f"rings: {t}", f"{n:,}")
+    for t, n in s.ring_members.items():
+        table.add_row(f"ring members: {t}", f"{n:,}")
+    for what, n in (("transactions", s.transactions), ("  by rings", s.fraud_transactions),
+                    ("  declined", s.declined), ("chargebacks", s.chargebacks), ("labels", s.labels),
+                    ("files", s.files)):
+        table.add_row(what, f"{n:,}")
+    out.print(table)
+
+
+# --- query ---------------------------------------------------------------------------------------
+
+@app.command("query")
+def query(
+    name: Annotated[Optional[str], typer.Argument(help="Investigation query to run (see --list).")] = None,
+    param: ParamOpt = None,
+    fmt: FormatOpt = Format.table,
+    list_: Annotated[bool, typer.Option("--list", help="List the queries with their parameters instead of running one.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Run a named investigation query from cypher/queries/ (READ access mode), or list them with --list."""
+    from graphfraud import queries
+
+    if list_:
+        specs = queries.list_queries()
+        if fmt is Format.table:
+            print_rows(["name", "params", "description"],
+                       [{"name": q.name, "params": "\n".join(f"{p.name} ({p.type}, e.g. {p.example}): {p.help}" for p in q.params),
+                         "description": q.description} for q in specs], fmt, title="Investigation queries")
+        else:
+            print_rows(["name", "description", "params"], [q.as_dict() for q in specs], fmt)
+        return
+    if not name:
+        raise UsageError("name a query to run (graphfraud query NAME -p key=value ...), or list them with "
+                         "graphfraud query --list")
+    from graphfraud.db import Graph
+
+    with Graph(settings(config)) as g:
+        columns, rows = queries.run_query(g, name, parse_params(param))
+    print_rows(columns, rows, fmt, title=name)
+
+
+# --- score ---------------------------------------------------------------------------------------
+
+@app.command("score")
+def score_cmd(
+    model: Annotated[Optional[Path], typer.Option("--model", help="Model directory to score with (default: the newest under the models folder).")] = None,
+    cutoff: Annotated[Optional[str], typer.Option("--cutoff", help="Score the graph as of this UTC time (ISO-8601; default: every transaction).")] = None,
+    top: Annotated[int, typer.Option("--top", help="How many of the highest-scored rings to show.")] = 10,
+    json_: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Score every card, merchant, device and IP, find fraud rings, and write both back to Neo4j as one run."""
+    from datetime import datetime
+
+    from graphfraud.scoring import score_graph
+
+    try:
+        when = datetime.fromisoformat(cutoff) if cutoff else None
+    except ValueError:
+        raise UsageError(f"--cutoff {cutoff!r} is not an ISO-8601 time such as 2026-02-20T00:00:00Z") from None
+    with err.status("Scoring and finding rings ...", spinner="dots") if not json_ else _nullcontext():
+        s = score_graph(settings(config), model_dir=model, cutoff=when, top=top)
+    if json_:
+        print_json(s)
+        return
+    out.print(f"run [bold]{s['run_id']}[/bold], model {s['model_version']}, graph as of {s['cutoff']}")
+    bands = Table(title="Entities by risk band")
+    bands.add_column("type")
+    for b in ("low", "medium", "high", "critical"):
+        bands.add_column(b, justify="right")
+    for t, e in s["entities"].items():
+        bands.add_row(t, *[f"{e['bands'][b]:,}" for b in ("low", "medium", "high", "critical")])
+    out.print(bands)
+    out.print("rings by type: " + (", ".join(f"{t} {n}" for t, n in s["rings_by_type"].items()) or "none"))
+    out.print(_top_rings_table(s["top_rings"], f"Top {len(s['top_rings'])} of {s['rings']} rings"))
+
+
+def _nullcontext():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+# --- build-graph ---------------------------------------------------------------------------------
+
+@app.command("build-graph")
+def build_graph_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Input folders or files (transactions/, chargebacks/, labels/; truth/ is never read).")],
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Rows per write transaction (default: settings batch_size).")] = None,
+    quarantine_dir: Annotated[Optional[Path], typer.Option("--quarantine-dir", help="Folder for the quarantine CSV of bad rows (default: <state_dir>/quarantine).")] = None,
+    config: ConfigOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Load transactions, chargebacks and labels into Neo4j: validated, idempotent, resumable after a kill."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from graphfraud.db import Graph
+    from graphfraud.ingest import build_graph
+
+    s = settings(config, batch_size=batch_size)
+    qdir = quarantine_dir or s.state_dir / "quarantine"
+    with Graph(s) as g, Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err,
+                                 transient=True, disable=json_) as bar:
+        task = bar.add_task("load", total=None, rate="")
+
+        def progress(done: int, total: int) -> None:
+            elapsed = bar.tasks[0].elapsed or 0.0
+            rate = f"{done / elapsed:,.0f} rows/s" if elapsed > 0 else ""
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        summary = build_graph(g, paths, s.batch_size, qdir, progress=progress)
+    d = summary.as_dict()
+    if json_:
+        print_json(d)
+        return
+    table = Table(title=f"build-graph: {d['files']} file(s) in {d['seconds']:.1f} s ({d['rows_per_s']:,.0f} rows/s)")
+    for c in ("kind", "files", "read", "loaded", "quarantined", "already present"):
+        table.add_column(c, justify="left" if c == "kind" else "right")
+    for kind in ("transactions", "chargebacks", "labels"):
+        k = d[kind]
+        table.add_row(kind, f"{k['files']:,}", f"{k['rows_read']:,}", f"{k['rows_loaded']:,}",
+                      f"{k['rows_quarantined']:,}", f"{k['rows_already_present']:,}")
+    table.add_row("[bold]total[/bold]", f"{d['files']:,}", f"{d['rows_read']:,}", f"{d['rows_loaded']:,}",
+                  f"{d['rows_quarantined']:,}", f"{d['rows_already_present']:,}")
+    out.print(table)
+    if d["quarantine_file"]:
+        out.print(f"[bold yellow]{d['rows_quarantined']:,} row(s) quarantined, with reasons, in:[/bold yellow] "
+                  f"{d['quarantine_file']}", highlight=False, soft_wrap=True)
+
+
+# --- nightly and demo ----------------------------------------------------------------------------
+
+def _setup_logging(settings_: Settings, name: str) -> Path:
+    """Log to <state_dir>/logs/<name>.log and to stderr (the nightly job's logs)."""
+    import logging
+
+    log_dir = settings_.state_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / f"{name}.log"
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger("graphfraud")
+    root.setLevel(logging.INFO)
+    for h in (logging.FileHandler(path), logging.StreamHandler(sys.stderr)):
+        h.setFormatter(fmt)
+        root.addHandler(h)
+    return path
+
+
+def _print_night(s: dict[str, Any]) -> None:
+    ch = s.get("ring_changes", {})
+    out.print(f"[bold]{s['date']}[/bold]: {s['status']} · model {s.get('model_version')}"
+              + (f" · retrained ({s.get('retrain_reason')})" if s.get("retrained") else "")
+              + (f" · drift PSI {s['drift_psi']}" if s.get("drift_psi") is not None else ""))
+    load = s.get("load", {})
+    out.print(f"  loaded {load.get('rows_loaded', 0):,} of {load.get('rows_read', 0):,} rows "
+              f"({load.get('rows_already_present', 0):,} already present, {load.get('rows_quarantined', 0):,} quarantined)")
+    out.print(f"  rings: {s.get('rings_total', 0)} current · {len(ch.get('new', []))} new · {len(ch.get('grown', []))} grown"
+              f" · {len(ch.get('merged', []))} merged · {len(ch.get('dissolved', []))} dissolved")
+
+
+def _top_rings_table(rings: list[dict[str, Any]], title: str) -> Table:
+    """Rings as a compact table: what binds each ring is shown as its strongest evidence."""
+    table = Table(title=title)
+    for c, kw in (("ring_id", {"min_width": 12}), ("type", {"min_width": 11}),
+                  ("score", {"justify": "right", "min_width": 5}), ("cards", {"justify": "right", "min_width": 5}),
+                  ("size", {"justify": "right", "min_width": 4}),
+                  ("bound by (strongest)", {"overflow": "ellipsis", "no_wrap": True})):
+        table.add_column(c, **kw)
+    for r in rings:
+        evidence = ", ".join(f"{e['entity_id']} ({e['weight']:g} cards)" for e in r.get("evidence", [])[:1])
+        table.add_row(r["ring_id"], r["type"], f"{r['score']:.3f}", str(r.get("cards", "")), str(r["size"]),
+                      evidence)
+    return table
+
+
+@app.command("nightly")
+def nightly_cmd(
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder laid out as the input contract (transactions/, chargebacks/, labels/).")],
+    day: Annotated[Optional[str], typer.Option("--date", help="The day to process, YYYY-MM-DD: its transactions and the chargebacks reported that day.")] = None,
+    backfill: Annotated[Optional[tuple[str, str]], typer.Option("--backfill", help="Run every day from FROM to TO (inclusive, YYYY-MM-DD YYYY-MM-DD) in order, instead of --date.")] = None,
+    report_dir: Annotated[Optional[Path], typer.Option("--report-dir", help="Where reports go (default <state_dir>/reports/<date>/).")] = None,
+    json_: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The nightly batch job: load the day, retrain on schedule or drift, rescore, find rings, write back, report.
+
+    Exit codes: 0 done; 1 the run failed (see the log); 2 Neo4j unreachable, bad credentials or bad arguments;
+    3 another nightly run is in progress. Safe to rerun: a rerun of a date leaves the graph as one run would.
+    """
+    from datetime import date as date_
+
+    from graphfraud.nightly import backfill as run_backfill, run_night
+
+    s = settings(config)
+    log_path = _setup_logging(s, "nightly")
+    try:
+        if backfill:
+            days = tuple(date_.fromisoformat(d) for d in backfill)
+        elif day:
+            days = (date_.fromisoformat(day),)
+        else:
+            raise UsageError("give --date YYYY-MM-DD or --backfill FROM TO")
+    except ValueError as e:
+        raise UsageError(f"bad date: {e}") from None
+    if len(days) == 2:
+        results = run_backfill(s, days[0], days[1], input_dir, report_dir)
+    else:
+        results = [run_night(s, days[0], input_dir, report_dir)]
+    if json_:
+        print_json(results if backfill else results[0])
+        return
+    for r in results:
+        _print_night(r)
+    last = results[-1]
+    out.print(_top_rings_table(last["scoring"]["top_rings"], f"Top rings after {last['date']}"))
+    out.print(f"log: {log_path}")
+    out.print(f"report: [bold]{last['report_html']}[/bold]")
+
+
+@app.command("demo")
+def demo_cmd(
+    data: Annotated[Optional[Path], typer.Option("--data", help="Input folder to run on (default: the bundled sample in data/sample).")] = None,
+    report_dir: Annotated[Optional[Path], typer.Option("--report-dir", help="Where the report goes (default <state_dir>/reports/<date>/).")] = None,
+    json_: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The whole pipeline on the bundled sample: start Neo4j if needed, build the graph, train, score,
+    find rings, write back, report; prints the top rings and the report's path."""
+    from graphfraud.demo import SAMPLE_DIR, run_demo
+
+    s = settings(config)
+    _setup_logging(s, "demo")
+    result = run_demo(s, data or SAMPLE_DIR, report_dir)
+    if json_:
+        print_json(result)
+        return
+    h = result["history"]
+    out.print(f"history: {h['rows_loaded']:,} rows loaded, {h['rows_already_present']:,} already present, "
+              f"{h['rows_quarantined']:,} quarantined")
+    night = result["night"]
+    _print_night(night)
+    out.print(_top_rings_table(night["scoring"]["top_rings"], "Top fraud rings"))
+    out.print(f"Explore them: graphfraud query top_rings · graphfraud query ring_members -p ring_id=<id> · "
+              f"Neo4j Browser at http://127.0.0.1:{s.http_port}/browser/")
+    out.print(f"report: [bold]{night['report_html']}[/bold]")
+
+
+# --- train / evaluate (GNN) ----------------------------------------------------------------------
+
+def _parse_cutoff(value: str | None):
+    """An ISO date or date-time (UTC when no zone is given), or None."""
+    from datetime import datetime, timezone
+
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--cutoff {value!r} is not an ISO date or date-time (e.g. 2026-02-18 or 2026-02-18T00:00Z)") from None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
+
+
+CutoffHelp = ("Cut-off time (ISO, UTC): nothing at or after it is exported, and only labels known before it are used. "
+              "Default for train: midnight at 80% of the graph's transaction time span, so the last 20% is a later "
+              "period the model never sees; evaluate defaults to the model's own training cut-off.")
+
+
+@app.command("train")
+def train_cmd(
+    cutoff: Annotated[Optional[str], typer.Option("--cutoff", help=CutoffHelp)] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder that receives the versioned model directory <version>/ (default: settings models dir).")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Maximum training epochs (early stopping on validation AUPRC may end sooner).")] = None,
+    config: ConfigOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Export the graph as of the cut-off, train the heterogeneous GNN, save a versioned model directory."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from graphfraud.db import Graph
+    from graphfraud.train import train
+
+    s = settings(config, epochs=epochs)
+    with Graph(s) as g, Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"),
+                                 TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=err,
+                                 disable=json_) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int | None, note: str) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, note="")
+            bar.update(tasks[stage], completed=done, total=total, note=note)
+
+        result = train(g, s, _parse_cutoff(cutoff), out_dir, progress)
+    summary = {"version": result.version, "path": str(result.path), **result.metrics}
+    if json_:
+        print_json(summary)
+        return
+    table = Table(title=f"model {result.version}")
+    table.add_column("")
+    table.add_column("value", overflow="fold")
+    for k, v in summary.items():
+        table.add_row(k, _cell(v))
+    out.print(table)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    model: Annotated[Optional[Path], typer.Option("--model", help="Model directory (default: the newest under the models dir).")] = None,
+    truth: Annotated[Optional[Path], typer.Option("--truth", help="Generator output folder (or its truth/): score against the planted rings. Without it, fraud that became known after the cut-off is the truth.")] = None,
+    cutoff: Annotated[Optional[str], typer.Option("--cutoff", help=CutoffHelp)] = None,
+    config: ConfigOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """AUROC, AUPRC and recall at 90% precision per node type for the GNN and the baselines, on unlabelled test entities."""
+    from graphfraud.db import Graph
+    from graphfraud.evaluate import evaluate
+
+    s = settings(config)
+    with Graph(s) as g:
+        if json_:
+            result = evaluate(g, model, truth, _parse_cutoff(cutoff), s)
+        else:
+            with err.status("Exporting the graph, scoring and training the baselines ..."):
+                result = evaluate(g, model, truth, _parse_cutoff(cutoff), s)
+    if json_:
+        print_json(result)
+        return
+    table = Table(title=f"model {result['model']['version']}  cut-off {result['model']['cutoff']}  "
+                        f"truth: {result['model']['truth']}")
+    for c in ("node type", "method", "AUPRC", "AUROC", "recall@P90", "test entities", "positives"):
+        table.add_column(c)
+    for t, methods in result["nodes"].items():
+        te = result["test_entities"][t]
+        for i, (method, m) in enumerate(methods.items()):
+            cells = [_cell(m[k]) for k in ("auprc", "auroc", "recall_at_p90")] if m else ["n/a"] * 3
+            table.add_row(t if i == 0 else "", method, *cells, str(te["n"]) if i == 0 else "",
+                          str(te["positives"]) if i == 0 else "", end_section=i == len(methods) - 1)
+    out.print(table)
+
+
 def main() -> None:
     """Console-script entry point: expected failures become one line on stderr and an exit code."""
     try:

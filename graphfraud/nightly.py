@@ -1,0 +1,355 @@
+"""The nightly batch job: load a day, keep the model fresh, rescore, find rings, write back, report.
+
+Every stage is idempotent, so a crashed or killed run is recovered by running the same date again,
+and rerunning a finished date leaves the graph as it was. A file lock keeps two runs apart.
+Models: promoted versions live in <models_dir>/<version>; candidates a night trains are kept in
+<models_dir>/candidates/ and moved up only when they beat the current model on a held-out period.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time as dtime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Settings
+from .db import Graph
+from .errors import EXIT_LOCKED, GraphfraudError, UsageError
+
+# Fixed score bins for the drift check and the report (fraud probabilities are mostly tiny: fine bins low).
+SCORE_BINS = [0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.85, 1.0000001]
+HOLDOUT_DAYS = 7  # a candidate model is trained up to D-7 and compared with the current one on D-7..D
+
+log = logging.getLogger("graphfraud.nightly")
+
+
+class RunLocked(GraphfraudError):
+    """Another nightly run holds the lock."""
+
+    exit_code = EXIT_LOCKED
+
+
+@dataclass
+class Stages:
+    """Seconds per stage, in order."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, progress: Callable[[str], None] | None = None) -> Iterator[None]:
+        if progress:
+            progress(name)
+        log.info("stage %s: started", name)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - t0, 2)
+            log.info("stage %s: %.1f s", name, self.seconds[name])
+
+
+@contextmanager
+def run_lock(settings: Settings, label: str) -> Iterator[None]:
+    """Hold <state_dir>/nightly.lock for the run; a second run fails at once with RunLocked (exit 3)."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.state_dir / "nightly.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = Path(path).read_text().strip() or "another process"
+            raise RunLocked(f"another nightly run is in progress ({holder}); not starting a second one") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}, {label}".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def psi(today: np.ndarray, previous: np.ndarray, eps: float = 1e-4) -> float:
+    """Population stability index between two binned distributions (shares summing to 1)."""
+    a = np.clip(np.asarray(today, float), eps, None)
+    b = np.clip(np.asarray(previous, float), eps, None)
+    return float(np.sum((a - b) * np.log(a / b)))
+
+
+def score_hist(scores: np.ndarray) -> list[float]:
+    """Share of entities per SCORE_BINS bin."""
+    counts, _ = np.histogram(np.asarray(scores, float), bins=SCORE_BINS)
+    return [round(float(c) / max(len(scores), 1), 6) for c in counts]
+
+
+def day_files(input_dir: Path, day: date) -> list[Path]:
+    """The files a night loads: that day's transactions and chargebacks reported that day, plus labels."""
+    stem = day.isoformat()
+    tx = [p for p in (input_dir / "transactions").glob(f"{stem}.*") if p.suffix in (".csv", ".parquet")]
+    if not tx:
+        raise UsageError(f"no transactions file for {stem} in {input_dir / 'transactions'} "
+                         "(expected YYYY-MM-DD.csv or .parquet)")
+    cb = [p for p in (input_dir / "chargebacks").glob(f"{stem}.*") if p.suffix in (".csv", ".parquet")]
+    labels = sorted(p for p in (input_dir / "labels").glob("*") if p.suffix in (".csv", ".parquet")) \
+        if (input_dir / "labels").is_dir() else []
+    return sorted(tx) + sorted(cb) + labels
+
+
+def _model_day(model_dir: Path) -> date:
+    """The day a model was made: the nightly date it was trained for, else its creation date."""
+    meta = model_dir / "nightly.json"
+    if meta.exists():
+        return date.fromisoformat(json.loads(meta.read_text())["date"])
+    config = json.loads((model_dir / "config.json").read_text())
+    return datetime.fromisoformat(config["created_at"]).date()
+
+
+def _current_model(settings: Settings) -> Path | None:
+    from .predict import latest_model_dir
+
+    try:
+        return latest_model_dir(settings)
+    except GraphfraudError:
+        return None
+
+
+def _card_auprc(bundle_dir: Path, export: Any, y: np.ndarray, test: np.ndarray) -> float | None:
+    from sklearn.metrics import average_precision_score
+
+    from .predict import load_model, predict
+
+    if test.sum() == 0 or y[test].sum() == 0:
+        return None
+    scores = predict(load_model(bundle_dir, export), export)["card"]
+    return round(float(average_precision_score(y[test], scores[test])), 4)
+
+
+def challenge(graph: Graph, settings: Settings, day: date, end: datetime, current: Path | None,
+              progress: Callable | None = None) -> dict[str, Any]:
+    """Train (or reuse) tonight's candidate up to end-HOLDOUT_DAYS and compare it with the current model on the
+    cards whose fraud became known in the held-out days. Promotes the candidate when it is at least as good."""
+    from .export import export_graph, later_labels
+    from .train import train
+
+    version = f"nightly-{day.isoformat()}"
+    candidates = settings.models_dir / "candidates"
+    promoted_path = settings.models_dir / version
+    if promoted_path.exists():  # a rerun of a night that already promoted: nothing to decide again
+        return {"version": version, "promoted": True, "reused": True,
+                **json.loads((promoted_path / "nightly.json").read_text()).get("holdout", {})}
+    if current is None:  # the first model: nothing to compare with, so train on everything known
+        export = export_graph(graph, end, progress)
+        result = train(export, settings, end, settings.models_dir, progress, version=version)
+        (result.path / "nightly.json").write_text(json.dumps({"date": day.isoformat(), "holdout": {},
+                                                             "promoted": True}, indent=2))
+        return {"version": version, "promoted": True, "reused": False, "first_model": True}
+    holdout_start = end - timedelta(days=HOLDOUT_DAYS)
+    export = export_graph(graph, holdout_start, progress)
+    cand_path = candidates / version
+    if not cand_path.exists():
+        result = train(export, settings, holdout_start, candidates, progress, version=version)
+        cand_path = result.path
+    later = later_labels(graph, export, end)["card"]
+    test = export.labels["card"] < 0  # not known at the hold-out start: the model never saw them
+    y = (later == 1).astype(int)
+    holdout = {"holdout_start": holdout_start.isoformat(), "holdout_cards": int(test.sum()),
+               "holdout_fraud": int(y[test].sum()),
+               "candidate_auprc": _card_auprc(cand_path, export, y, test),
+               "current_auprc": _card_auprc(current, export, y, test) if current else None}
+    c, k = holdout["candidate_auprc"], holdout["current_auprc"]
+    promote = k is None or (c is not None and c >= k)
+    (cand_path / "nightly.json").write_text(json.dumps({"date": day.isoformat(), "holdout": holdout,
+                                                        "promoted": promote}, indent=2))
+    if promote:
+        shutil.move(str(cand_path), str(promoted_path))
+    return {"version": version, "promoted": promote, "reused": False, **holdout}
+
+
+def ring_changes(before: dict[str, frozenset], after: dict[str, frozenset],
+                 details: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """New, grown, merged and dissolved rings between two runs (ids are stable across runs by Jaccard >= 0.5).
+
+    merged: a current ring holding most (>= half) of two or more previous rings;
+    dissolved: a previous ring that is gone and was not merged into a current one.
+    """
+    merged_into: dict[str, list[str]] = {}
+    for old_id, old in before.items():
+        for new_id, new in after.items():
+            if old and len(old & new) >= 0.5 * len(old):
+                merged_into.setdefault(new_id, []).append(old_id)
+    absorbed = {o for new_id, olds in merged_into.items() if len(olds) >= 2 for o in olds}
+    out: dict[str, list[dict[str, Any]]] = {"new": [], "grown": [], "merged": [], "dissolved": []}
+    for new_id, members in after.items():
+        d = {**details.get(new_id, {}), "ring_id": new_id, "size": len(members)}
+        if len(merged_into.get(new_id, [])) >= 2:
+            out["merged"].append({**d, "merged_from": ", ".join(sorted(merged_into[new_id]))})
+        elif new_id not in before:
+            out["new"].append(d)
+        elif len(members) > len(before[new_id]):
+            out["grown"].append({**d, "previous_size": len(before[new_id])})
+    for old_id, members in before.items():
+        if old_id not in after and old_id not in absorbed:
+            out["dissolved"].append({"ring_id": old_id, "size": len(members)})
+    for k in out:
+        out[k].sort(key=lambda r: (-(r.get("score") or 0), r["ring_id"]))
+    return out
+
+
+def _ring_links(export: Any, members: frozenset) -> list[tuple[str, str]]:
+    """Edges of the export between a ring's members, as ('type:id', 'type:id') pairs, for the drawing."""
+    index = {t: {i: n for n, i in enumerate(export.ids[t])} for t in export.ids}
+    links = []
+    for (s, _, d), frame in export.edges.items():
+        src = {index[s][i]: i for (t, i) in members if t == s and i in index[s]}
+        dst = {index[d][i]: i for (t, i) in members if t == d and i in index[d]}
+        if not src or not dst:
+            continue
+        pairs = frame.select("src", "dst").to_numpy()
+        keep = np.isin(pairs[:, 0], list(src)) & np.isin(pairs[:, 1], list(dst))
+        links += [(f"{s}:{src[a]}", f"{d}:{dst[b]}") for a, b in pairs[keep]]
+    return links
+
+
+def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path | None = None,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Process one day end to end; returns the summary (also written as the report's JSON)."""
+    from .export import export_graph
+    from .ingest import build_graph
+    from .predict import load_model, predict
+    from .report import write_report
+    from .scoring import score_export
+    from .writeback import previous_rings
+
+    input_dir = Path(input_dir)
+    files = day_files(input_dir, day)
+    end = datetime.combine(day + timedelta(days=1), dtime(0), tzinfo=timezone.utc)  # scores as of midnight after
+    report_dir = (report_root or settings.state_dir / "reports") / day.isoformat()
+    stages = Stages()
+    summary: dict[str, Any] = {"date": day.isoformat(), "status": "running", "input": str(input_dir)}
+    log.info("nightly run for %s from %s: %d file(s)", day, input_dir, len(files))
+    started_ms = int(time.time() * 1000)
+    with run_lock(settings, f"date {day.isoformat()}"), Graph.connect(settings) as graph:
+        graph.write_script("schema")
+        graph.write("nightly/start_batch_run", {"date": day.isoformat(), "started_at": started_ms})
+        try:
+            with stages.stage("load", progress):
+                load = build_graph(graph, files, settings.batch_size, settings.state_dir / "quarantine")
+                summary["load"] = load.as_dict()
+            previous = graph.read("nightly/previous_batch_run", {"date": day.isoformat()})
+            prev_hist = previous[0]["score_hist"] if previous and previous[0]["score_hist"] else None
+
+            current = _current_model(settings)
+            retrain_reason = None
+            if current is None:
+                retrain_reason = "no model yet"
+            elif settings.retrain_every_days and (day - _model_day(current)).days >= settings.retrain_every_days:
+                retrain_reason = f"schedule (every {settings.retrain_every_days} days)"
+            challenge_result = None
+            if retrain_reason:
+                with stages.stage("retrain", progress):
+                    challenge_result = challenge(graph, settings, day, end, current)
+                    current = _current_model(settings)
+
+            with stages.stage("score", progress):
+                export = export_graph(graph, end)
+                bundle = load_model(current, export)
+                scores = predict(bundle, export)
+            hist = score_hist(scores["card"])
+            drift = psi(np.asarray(hist), np.asarray(prev_hist)) if prev_hist else None
+            if drift is not None and drift > settings.drift_psi and challenge_result is None:
+                retrain_reason = f"drift (PSI {drift:.3f} > {settings.drift_psi})"
+                with stages.stage("retrain", progress):
+                    challenge_result = challenge(graph, settings, day, end, current)
+                if challenge_result["promoted"]:
+                    current = _current_model(settings)
+                    bundle = load_model(current, export)
+                    scores = predict(bundle, export)
+                    hist = score_hist(scores["card"])
+
+            with stages.stage("rings", progress):
+                before = previous_rings(graph)
+                scored = score_export(graph, export, scores, bundle.version, run_id=f"nightly-{day.isoformat()}",
+                                      started=end, batch_size=settings.batch_size, top=10)
+                after = previous_rings(graph)
+            details = {r["ring_id"]: r for r in graph.read("nightly/ring_details")}
+            changes = ring_changes(before, after, details)
+            for ring in changes["new"]:
+                keys = after[ring["ring_id"]]
+                ring["members"] = [{"entity_type": t, "entity_id": i} for t, i in sorted(keys)]
+                ring["links"] = _ring_links(export, keys)
+            member_of = {k: rid for rid, keys in after.items() for k in keys}
+            top = sorted(((float(s), t, export.ids[t][n]) for t in scores for n, s in enumerate(scores[t])),
+                         reverse=True)[:20]
+            from .writeback import risk_band
+
+            summary.update({
+                "status": "succeeded",
+                "model_version": bundle.version,
+                "retrained": challenge_result is not None,
+                "retrain_reason": retrain_reason,
+                "challenge": challenge_result,
+                "drift_psi": round(drift, 4) if drift is not None else None,
+                "score_histogram": {"bins": SCORE_BINS[:-1] + [1.0], "today": hist, "previous": prev_hist},
+                "scoring": {k: scored[k] for k in ("run_id", "entities", "rings", "rings_by_type", "top_rings")},
+                "rings_total": len(after),
+                "ring_changes": changes,
+                "top_entities": [{"entity_type": t, "entity_id": i, "risk_score": round(s, 4),
+                                  "risk_band": risk_band(s), "ring_id": member_of.get((t, i))} for s, t, i in top],
+                "model_metrics": json.loads((Path(current) / "metrics.json").read_text()) if current else {},
+            })
+            summary["model_metrics"] = {k: v for k, v in summary["model_metrics"].items()
+                                        if k in ("val_auprc", "best_epoch", "epochs_run")}
+            with stages.stage("report", progress):
+                summary["stage_seconds"] = stages.seconds
+                html_path, json_path = write_report(summary, report_dir)
+            summary["report_html"], summary["report_json"] = str(html_path), str(json_path)
+            summary["stage_seconds"] = stages.seconds
+            _finish(graph, summary, hist, started_ms)
+            return summary
+        except BaseException as e:
+            log.error("nightly run for %s failed: %s", day, getattr(e, "message", None) or repr(e))
+            summary["status"] = "failed"
+            summary["error"] = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+            summary["stage_seconds"] = stages.seconds
+            try:
+                _finish(graph, summary, None, started_ms)
+            except GraphfraudError:
+                pass  # the database is the problem: the original error says more
+            raise
+
+
+def _finish(graph: Graph, summary: dict[str, Any], hist: list[float] | None, started_ms: int) -> None:
+    load = summary.get("load", {})
+    scoring = summary.get("scoring", {})
+    counts = {"rows_read": load.get("rows_read"), "rows_loaded": load.get("rows_loaded"),
+              "rows_quarantined": load.get("rows_quarantined"),
+              "rows_already_present": load.get("rows_already_present"),
+              "entities_scored": sum(e["n"] for e in scoring.get("entities", {}).values()) if scoring else None,
+              "rings": scoring.get("rings"), "new_rings": len(summary.get("ring_changes", {}).get("new", []))}
+    graph.write("nightly/finish_batch_run", {
+        "date": summary["date"], "status": summary["status"], "finished_at": int(time.time() * 1000),
+        "counts": json.dumps(counts), "model_version": summary.get("model_version"),
+        "stage_seconds": json.dumps(summary.get("stage_seconds", {})), "score_hist": hist,
+        "report": summary.get("report_html"), "error": summary.get("error")})
+
+
+def backfill(settings: Settings, first: date, last: date, input_dir: Path, report_root: Path | None = None,
+             progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Run every day from first to last (inclusive) in order; stops at the first failure."""
+    if last < first:
+        raise UsageError(f"backfill range is empty: {first} is after {last}")
+    results = []
+    day = first
+    while day <= last:
+        results.append(run_night(settings, day, input_dir, report_root, progress))
+        day += timedelta(days=1)
+    return results

@@ -1,0 +1,144 @@
+"""The morning report of a nightly run: one self-contained HTML file (plots inline) and a JSON summary.
+
+`write_report(summary, out_dir)` takes the plain dict the nightly job returns and renders it; it reads
+nothing else, so it can be tested without a database.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BAND_COLOURS = {"low": "#4c9a2a", "medium": "#e0a800", "high": "#e8590c", "critical": "#c92a2a"}
+TYPE_COLOURS = {"card": "#1c7ed6", "merchant": "#7048e8", "device": "#e8590c", "ip": "#2b8a3e"}
+
+
+def _png(fig) -> str:
+    """A matplotlib figure as an <img> with the PNG inline (the report is one file)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def score_histogram(today: list[float], previous: list[float] | None, bins: list[float]) -> str:
+    """Tonight's score distribution over last night's (bin counts as shares, log scale: fraud is rare)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    centers = (np.asarray(bins[:-1]) + np.asarray(bins[1:])) / 2
+    width = float(np.diff(bins).min()) * 0.45
+    ax.bar(centers - width / 2, np.maximum(today, 1e-6), width=width, label="tonight", color="#1c7ed6")
+    if previous is not None:
+        ax.bar(centers + width / 2, np.maximum(previous, 1e-6), width=width, label="previous night", color="#adb5bd")
+    ax.set_yscale("log")
+    ax.set_xlabel("risk score")
+    ax.set_ylabel("share of entities")
+    ax.legend()
+    return _png(fig)
+
+
+def ring_drawing(ring: dict[str, Any]) -> str:
+    """A small drawing of a ring's subgraph: members coloured by type, links between them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    g = nx.Graph()
+    for m in ring.get("members", []):
+        g.add_node(f"{m['entity_type']}:{m['entity_id']}", kind=m["entity_type"])
+    for a, b in ring.get("links", []):
+        if a in g and b in g:
+            g.add_edge(a, b)
+    fig, ax = plt.subplots(figsize=(3.2, 3.2))
+    pos = nx.spring_layout(g, seed=1)
+    colours = [TYPE_COLOURS.get(g.nodes[n]["kind"], "#868e96") for n in g]
+    sizes = [120 if g.nodes[n]["kind"] == "card" else 260 for n in g]
+    nx.draw_networkx(g, pos, ax=ax, node_color=colours, node_size=sizes, with_labels=False,
+                     edge_color="#ced4da", width=0.8)
+    ax.set_title(f"{ring['ring_id']} ({ring.get('type', '?')})", fontsize=9)
+    ax.axis("off")
+    return _png(fig)
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    if not rows:
+        return "<p class=muted>none</p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = []
+    for r in rows:
+        cells = []
+        for c in columns:
+            v = r.get(c)
+            v = f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+            cells.append(f"<td>{html.escape(v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def render_html(summary: dict[str, Any]) -> str:
+    """The report page for one nightly summary."""
+    e = html.escape
+    s = summary
+    changes = s.get("ring_changes", {})
+    hist = s.get("score_histogram") or {}
+    parts = [f"""<!doctype html><html><head><meta charset="utf-8"><title>graphfraud nightly {e(s['date'])}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#212529}}
+table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #dee2e6;padding:.25em .6em;font-size:.9em}}
+th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wrap;gap:1em}}
+.kpi{{display:inline-block;margin-right:2em}}.kpi b{{font-size:1.4em;display:block}}</style></head><body>
+<h1>graphfraud nightly run: {e(s['date'])}</h1>
+<p>Status <b>{e(s.get('status', '?'))}</b> · model <code>{e(str(s.get('model_version')))}</code>
+{'· <b>retrained</b> (' + e(str(s.get('retrain_reason'))) + ')' if s.get('retrained') else ''}
+· drift PSI {s.get('drift_psi') if s.get('drift_psi') is not None else 'n/a'}</p>
+<div>"""]
+    for label, key in (("new rings", "new"), ("grown", "grown"), ("merged", "merged"), ("dissolved", "dissolved")):
+        parts.append(f'<span class=kpi><b>{len(changes.get(key, []))}</b>{label}</span>')
+    parts.append(f'<span class=kpi><b>{s.get("rings_total", 0)}</b>current rings</span></div>')
+
+    parts.append("<h2>Score distribution, tonight against the previous night</h2>")
+    if hist.get("today"):
+        parts.append(score_histogram(hist["today"], hist.get("previous"), hist["bins"]))
+    else:
+        parts.append("<p class=muted>no scores</p>")
+
+    parts.append("<h2>New rings</h2><div class=rings>")
+    for ring in changes.get("new", [])[:12]:
+        parts.append(f"<div>{ring_drawing(ring)}<br><small>{e(ring.get('explanation', ''))}</small></div>")
+    parts.append("</div>")
+    parts.append(_table(changes.get("new", []), ["ring_id", "type", "score", "size", "explanation"]))
+    parts.append("<h2>Grown rings</h2>" + _table(changes.get("grown", []), ["ring_id", "type", "score", "size", "previous_size"]))
+    parts.append("<h2>Merged rings</h2>" + _table(changes.get("merged", []), ["ring_id", "type", "merged_from"]))
+    parts.append("<h2>Dissolved rings</h2>" + _table(changes.get("dissolved", []), ["ring_id", "type", "size"]))
+    parts.append("<h2>Top risky entities</h2>" + _table(
+        s.get("top_entities", []), ["entity_type", "entity_id", "risk_score", "risk_band", "ring_id"]))
+    parts.append("<h2>Model</h2>" + _table(
+        [{"node_type": t, **m} for t, m in (s.get("model_metrics") or {}).items() if isinstance(m, dict)],
+        ["node_type", "auprc", "auroc", "recall_at_p90"]))
+    parts.append("<h2>Load</h2>" + _table([s.get("load", {})], ["rows_read", "rows_loaded", "rows_quarantined",
+                                                                 "rows_already_present", "quarantine_file"]))
+    parts.append("<h2>Stages (seconds)</h2>" + _table([s.get("stage_seconds", {})], list(s.get("stage_seconds", {}))))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(summary: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """Write report.html and report.json into out_dir; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path, json_path = out_dir / "report.html", out_dir / "report.json"
+    html_path.write_text(render_html(summary), encoding="utf-8")
+    json_path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    return html_path, json_path

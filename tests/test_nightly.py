@@ -1,0 +1,129 @@
+"""The nightly job on the bundled sample, against the real Neo4j: three nights, reruns leave the graph as one
+run would, a killed run is recovered by rerunning, a second concurrent run is refused, reports name new rings."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from graphfraud.demo import SAMPLE_DIR, history_files
+from graphfraud.ingest import build_graph
+from graphfraud.nightly import RunLocked, run_lock, run_night
+
+from conftest import wipe
+
+ROOT = Path(__file__).resolve().parent.parent
+D1, D2, D3 = date(2026, 1, 28), date(2026, 1, 29), date(2026, 1, 30)
+
+
+def snapshot(graph) -> dict:
+    """Everything a rerun must leave as it was, with lists sorted so order does not matter."""
+    row = graph.read("test/snapshot")[0]
+    return {k: sorted(map(repr, v)) if isinstance(v, list) else v for k, v in row.items()}
+
+
+@pytest.fixture(scope="module")
+def night_settings(settings, tmp_path_factory):
+    """Settings whose models and reports live in a temporary folder; small training budget for speed."""
+    tmp = tmp_path_factory.mktemp("nightly")
+    return dataclasses.replace(settings, model_dir=tmp / "models", epochs=40, patience=10), tmp / "reports"
+
+
+def fresh_history(graph, settings) -> None:
+    wipe(graph)
+    build_graph(graph, history_files(SAMPLE_DIR, D1), settings.batch_size, settings.state_dir / "quarantine")
+
+
+@pytest.fixture(scope="module")
+def three_nights(graph, night_settings):
+    """History up to D1, then the nights D1, D2, D3 once each; returns their summaries and snapshots."""
+    s, reports = night_settings
+    fresh_history(graph, s)
+    results, snaps = [], []
+    for day in (D1, D2, D3):
+        results.append(run_night(s, day, SAMPLE_DIR, reports))
+        snaps.append(snapshot(graph))
+    return results, snaps
+
+
+def test_three_nights_leave_run_records_and_reports(graph, three_nights):
+    results, snaps = three_nights
+    assert [r["status"] for r in results] == ["succeeded"] * 3
+    assert results[0]["retrained"] and results[0]["retrain_reason"] == "no model yet"
+    assert not results[1]["retrained"] or "drift" in results[1]["retrain_reason"]
+    runs = graph.read("nightly/batch_runs", {"limit": 10})
+    assert [(r["date"], r["status"]) for r in runs] == [(str(D3), "succeeded"), (str(D2), "succeeded"),
+                                                        (str(D1), "succeeded")]
+    assert all(r["model_version"] and r["stage_seconds"] for r in runs)
+    # every night adds its day's transactions
+    assert snaps[0]["transactions"] < snaps[1]["transactions"] < snaps[2]["transactions"]
+    first = results[0]
+    assert first["rings_total"] > 0 and first["ring_changes"]["new"], "the first night finds the sample's rings"
+    for r in results:
+        page = Path(r["report_html"]).read_text()
+        assert Path(r["report_json"]).exists()
+        for ring in r["ring_changes"]["new"]:
+            assert ring["ring_id"] in page
+
+
+def test_rerunning_a_night_leaves_the_graph_identical(graph, night_settings, three_nights):
+    _, snaps = three_nights
+    s, reports = night_settings
+    again = run_night(s, D3, SAMPLE_DIR, reports)
+    assert again["status"] == "succeeded"
+    assert again["load"]["rows_loaded"] == 0 and again["load"]["rows_already_present"] > 0
+    assert snapshot(graph) == snaps[2]
+
+
+def test_two_days_each_run_twice_equal_each_run_once(graph, night_settings, three_nights):
+    _, snaps = three_nights
+    s, reports = night_settings
+    fresh_history(graph, s)
+    for day in (D1, D1, D2, D2):
+        run_night(s, day, SAMPLE_DIR, reports)
+    assert snapshot(graph) == snaps[1]
+
+
+def test_killed_run_is_recovered_by_rerunning(graph, night_settings, three_nights, tmp_path):
+    _, snaps = three_nights
+    s, reports = night_settings
+    fresh_history(graph, s)
+    run_night(s, D1, SAMPLE_DIR, reports)
+    env = {**os.environ, "GRAPHFRAUD_MODEL_DIR": str(s.model_dir), "GRAPHFRAUD_EPOCHS": str(s.epochs),
+           "GRAPHFRAUD_PATIENCE": str(s.patience), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, str(ROOT / "cli.py"), "nightly", "--date", str(D2), "--input", str(SAMPLE_DIR),
+           "--report-dir", str(tmp_path)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    deadline = time.monotonic() + 240
+    for line in proc.stdout:  # kill it once the write-back stage has begun
+        seen.append(line)
+        if "stage rings: started" in line or time.monotonic() > deadline:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "".join(seen)
+    assert graph.read("nightly/batch_runs", {"limit": 1})[0]["status"] == "running"
+    run_night(s, D2, SAMPLE_DIR, reports)
+    assert snapshot(graph) == snaps[1]
+
+
+def test_a_second_run_is_refused_while_one_holds_the_lock(night_settings, tmp_path):
+    s, _ = night_settings
+    with run_lock(s, "test holder"):
+        with pytest.raises(RunLocked, match="another nightly run is in progress"):
+            with run_lock(s, "second"):
+                pass
+        p = subprocess.run([sys.executable, str(ROOT / "cli.py"), "nightly", "--date", str(D1),
+                            "--input", str(SAMPLE_DIR), "--report-dir", str(tmp_path)],
+                           capture_output=True, text=True, timeout=120)
+    assert p.returncode == 3, p.stderr
+    assert "another nightly run is in progress" in p.stderr and "Traceback" not in p.stderr

@@ -1,0 +1,59 @@
+"""The nightly report renders from a plain summary: self-contained HTML naming the new rings, and JSON beside it."""
+
+import json
+
+import numpy as np
+
+from graphfraud.nightly import SCORE_BINS, psi, ring_changes, score_hist
+from graphfraud.report import write_report
+
+
+def _summary() -> dict:
+    new_ring = {"ring_id": "R-abc123", "type": "device_farm", "score": 0.91, "size": 3,
+                "explanation": "3 cards on device d_1",
+                "members": [{"entity_type": "card", "entity_id": "c_1"}, {"entity_type": "card", "entity_id": "c_2"},
+                            {"entity_type": "device", "entity_id": "d_1"}],
+                "links": [("card:c_1", "device:d_1"), ("card:c_2", "device:d_1")]}
+    return {"date": "2026-01-30", "status": "succeeded", "model_version": "nightly-2026-01-30", "retrained": True,
+            "retrain_reason": "no model yet", "drift_psi": 0.01, "rings_total": 2,
+            "score_histogram": {"bins": SCORE_BINS[:-1] + [1.0], "today": score_hist(np.array([0.001, 0.5, 0.95])),
+                                "previous": score_hist(np.array([0.001, 0.002, 0.9]))},
+            "ring_changes": {"new": [new_ring], "grown": [{"ring_id": "R-old", "type": "card_testing", "score": 0.8,
+                                                           "size": 9, "previous_size": 7}],
+                             "merged": [], "dissolved": [{"ring_id": "R-gone", "size": 4}]},
+            "top_entities": [{"entity_type": "card", "entity_id": "c_1", "risk_score": 0.97, "risk_band": "critical",
+                              "ring_id": "R-abc123"}],
+            "model_metrics": {"val_auprc": 0.8}, "load": {"rows_read": 10, "rows_loaded": 9, "rows_quarantined": 1,
+                                                          "rows_already_present": 0},
+            "stage_seconds": {"load": 1.0, "score": 2.0}}
+
+
+def test_report_files_name_the_new_rings(tmp_path):
+    html_path, json_path = write_report(_summary(), tmp_path / "r")
+    page = html_path.read_text()
+    assert page.startswith("<!doctype html>")
+    for text in ("R-abc123", "device_farm", "R-old", "R-gone", "c_1", "2026-01-30"):
+        assert text in page
+    assert page.count('src="data:image/png;base64,') == 2  # the score histogram and the new ring's drawing
+    assert json.loads(json_path.read_text())["ring_changes"]["new"][0]["ring_id"] == "R-abc123"
+
+
+def test_psi_and_histogram():
+    h = score_hist(np.array([0.0, 0.004, 0.5, 0.99, 1.0]))
+    assert len(h) == len(SCORE_BINS) - 1 and abs(sum(h) - 1) < 1e-9
+    assert h[0] == 0.4 and h[-1] == 0.4  # 1.0 falls in the last bin
+    same = psi(np.array(h), np.array(h))
+    assert same == 0.0
+    shifted = psi(np.array([0.9, 0.1]), np.array([0.1, 0.9]))
+    assert shifted > 1.0
+
+
+def test_ring_changes_new_grown_merged_dissolved():
+    k = lambda *ids: frozenset(("card", i) for i in ids)  # noqa: E731
+    before = {"A": k(1, 2, 3, 4), "B": k(10, 11, 12), "C": k(20, 21, 22), "D": k(30, 31, 32)}
+    after = {"A": k(1, 2, 3, 4, 5), "B": k(10, 11, 12, 20, 21, 22), "N": k(40, 41, 42)}
+    ch = ring_changes(before, after, {"N": {"type": "device_farm", "score": 0.7}})
+    assert [r["ring_id"] for r in ch["new"]] == ["N"] and ch["new"][0]["type"] == "device_farm"
+    assert [(r["ring_id"], r["previous_size"]) for r in ch["grown"]] == [("A", 4)]
+    assert [(r["ring_id"], r["merged_from"]) for r in ch["merged"]] == [("B", "B, C")]
+    assert [r["ring_id"] for r in ch["dissolved"]] == ["D"]
