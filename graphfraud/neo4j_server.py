@@ -173,7 +173,13 @@ def start(settings: Settings, progress: callable | None = None) -> ServerStatus:
                          "start that server yourself, or unset NEO4J_URI")
     password = _ensure_password(settings)
     settings.neo4j_password = password
-    st = status(settings)
+    try:
+        st = status(settings)
+    except DatabaseUnavailable:
+        if _read_pid(settings) is None:  # something answers on our port, and it is not our server
+            raise ServerError(f"another Neo4j already listens on port {settings.bolt_port} and refuses this "
+                              f"state directory's password; stop it or set GRAPHFRAUD_BOLT_PORT") from None
+        raise
     if st.running:
         return st
     if _port_open(settings.bolt_port):

@@ -37,11 +37,12 @@ def score_histogram(today: list[float], previous: list[float] | None, bins: list
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 3))
-    centers = (np.asarray(bins[:-1]) + np.asarray(bins[1:])) / 2
-    width = float(np.diff(bins).min()) * 0.45
-    ax.bar(centers - width / 2, np.maximum(today, 1e-6), width=width, label="tonight", color="#1c7ed6")
+    # Bins are uneven (fine near 0 where most entities are), so bars sit at bin positions labelled by range.
+    pos = np.arange(len(today))
+    ax.bar(pos - 0.2, np.maximum(today, 1e-6), width=0.4, label="tonight", color="#1c7ed6")
     if previous is not None:
-        ax.bar(centers + width / 2, np.maximum(previous, 1e-6), width=width, label="previous night", color="#adb5bd")
+        ax.bar(pos + 0.2, np.maximum(previous, 1e-6), width=0.4, label="previous night", color="#adb5bd")
+    ax.set_xticks(pos, [f"{lo:g}–{hi:g}" for lo, hi in zip(bins[:-1], bins[1:])], rotation=45, fontsize=7)
     ax.set_yscale("log")
     ax.set_xlabel("risk score")
     ax.set_ylabel("share of entities")
@@ -70,6 +71,11 @@ def ring_drawing(ring: dict[str, Any]) -> str:
     nx.draw_networkx(g, pos, ax=ax, node_color=colours, node_size=sizes, with_labels=False,
                      edge_color="#ced4da", width=0.8)
     ax.set_title(f"{ring['ring_id']} ({ring.get('type', '?')})", fontsize=9)
+    from matplotlib.lines import Line2D
+
+    kinds = sorted({g.nodes[n]["kind"] for n in g})
+    ax.legend(handles=[Line2D([], [], marker="o", ls="", color=TYPE_COLOURS.get(k, "#868e96"), label=k) for k in kinds],
+              fontsize=7, loc="lower right", frameon=False)
     ax.axis("off")
     return _png(fig)
 
