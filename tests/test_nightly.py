@@ -74,6 +74,25 @@ def test_three_nights_leave_run_records_and_reports(graph, three_nights):
             assert ring["ring_id"] in page
 
 
+def test_every_query_runs_on_the_scored_sample(graph, three_nights):
+    """The investigation queries on a real scored world: each runs with its own examples; the ring queries,
+    given a ring the nightly job found, return that ring's members and evidence."""
+    from graphfraud.queries import example_params, list_queries, run_query
+
+    for spec in list_queries():
+        columns, _ = run_query(graph, spec.name, example_params(spec))
+        assert columns, spec.name
+    _, top = run_query(graph, "top_rings", {"limit": "5"})
+    assert top, "the scored sample has current rings"
+    ring_id = top[0]["ring_id"]
+    _, rows = run_query(graph, "ring_members", {"ring_id": ring_id})
+    relations = {r["relation"] for r in rows}
+    assert relations == {"member", "bound_by"}, "members and the entities that bind the ring"
+    assert sum(r["relation"] == "member" for r in rows) == top[0]["size"]
+    _, timeline = run_query(graph, "ring_timeline", {"ring_id": ring_id})
+    assert timeline and sum(r["transactions"] for r in timeline) > 0
+
+
 def test_rerunning_a_night_leaves_the_graph_identical(graph, night_settings, three_nights):
     _, snaps = three_nights
     s, reports = night_settings
