@@ -17,7 +17,7 @@ import json
 import resource
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from graphfraud import neo4j_server

@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 from graphfraud.export import CB_SCHEMA, build_export  # noqa: E402
 from graphfraud.generate import generate  # noqa: E402
 from graphfraud.ring_eval import load_truth, match_metrics, restrict_truth  # noqa: E402
-from graphfraud.rings import find_rings, fraudar_rings  # noqa: E402
+from graphfraud.ring_baselines import fraudar_rings  # noqa: E402
+from graphfraud.rings import find_rings  # noqa: E402
 
 
 def read_dir(d: Path) -> pl.DataFrame:

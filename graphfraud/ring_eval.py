@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from .errors import UsageError
-from .rings import RING_TYPES, Key, RingConfig, find_rings, fraudar_rings, labels_only_rings, wcc_rule_rings
+from .ring_baselines import fraudar_rings, labels_only_rings, wcc_rule_rings
+from .rings import RING_TYPES, Key, RingConfig, find_rings
 
 MATCH_JACCARD = 0.5  # a detected ring matches a truth ring when their member sets overlap this much
 
@@ -100,7 +101,7 @@ def ring_metrics(export: Any, scores: dict[str, np.ndarray], truth_dir: Path | s
     """{"gnn": {...}, "wcc_rules": {...}, "fraudar": {...}, "labels_only": {...}} on the same export.
 
     `chargebacks`: the charged-back transactions known at the training cut-off (labels_only baseline; see
-    rings.labels_only_rings). FraudAR is given the number of truth rings as its number of blocks (an oracle
+    ring_baselines.labels_only_rings). FraudAR is given the number of truth rings as its number of blocks (an oracle
     choice in its favour)."""
     truth = restrict_truth(load_truth(truth_dir), export)
     if not truth:

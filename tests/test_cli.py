@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 GRAPHFRAUD = [sys.executable, str(Path(__file__).resolve().parent.parent / "cli.py")]
 

@@ -6,9 +6,7 @@ No Neo4j here: the generator only writes files.
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import polars as pl
 import pytest

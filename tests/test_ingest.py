@@ -221,9 +221,9 @@ def test_id_in_graph_with_other_content_is_quarantined(clean_graph: Graph, tmp_p
 
 def test_bad_chargebacks_and_labels_are_quarantined(clean_graph: Graph, tmp_path: Path) -> None:
     t = write_csv(tmp_path / "w" / "transactions" / "1.csv", HEADER, [tx("g1")])
-    cb = write_csv(tmp_path / "w" / "chargebacks" / "1.csv", ["transaction_id", "reported_at"],
+    write_csv(tmp_path / "w" / "chargebacks" / "1.csv", ["transaction_id", "reported_at"],
                    [["g1", "2026-01-09T00:00:00Z"], ["nope", "2026-01-09T00:00:00Z"], ["g1", "soon"], ["", "2026-01-09"]])
-    lb = write_csv(tmp_path / "w" / "labels" / "1.csv", ["entity_type", "entity_id", "label", "labelled_at"],
+    write_csv(tmp_path / "w" / "labels" / "1.csv", ["entity_type", "entity_id", "label", "labelled_at"],
                    [["card", "c1", "fraud", "2026-01-09T00:00:00Z"], ["person", "p", "fraud", "2026-01-09T00:00:00Z"],
                     ["card", "c1", "maybe", "2026-01-09T00:00:00Z"], ["card", "", "fraud", "x"]])
     d = load(clean_graph, [t.parent.parent], tmp_path)

@@ -10,8 +10,8 @@ import pytest
 
 from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export
 from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
-from graphfraud.rings import (RingConfig, assign_ids, find_rings, fraudar_peel, labels_only_rings,
-                              ring_hash_id, wcc_rule_rings)
+from graphfraud.ring_baselines import fraudar_peel, labels_only_rings, wcc_rule_rings
+from graphfraud.rings import RingConfig, assign_ids, find_rings, ring_hash_id
 
 DAY = 86_400_000
 T0 = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)

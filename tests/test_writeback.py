@@ -5,7 +5,6 @@ tests check ring finding and write-back, not the GNN (tested in test_train/test_
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
