@@ -5,6 +5,7 @@ A test that needs Neo4j fails when it cannot be reached; nothing here skips or m
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,9 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def graph(settings: Settings) -> Iterator[Graph]:
     """A connection to the configured Neo4j with the schema applied. Starts the local server if needed."""
+    if not settings.is_local and os.environ.get("GRAPHFRAUD_TESTS_MAY_WIPE") != "1":
+        pytest.fail(f"the tests empty the database they use, and NEO4J_URI points at {settings.uri}: "
+                    "set GRAPHFRAUD_TESTS_MAY_WIPE=1 if that database is a scratch one", pytrace=False)
     if settings.is_local and not neo4j_server.status(settings).running:
         neo4j_server.start(settings)
     g = Graph(settings)
