@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -541,6 +542,8 @@ def evaluate_cmd(
 
 def main() -> None:
     """Console-script entry point: expected failures become one line on stderr and an exit code."""
+    # torch warns about its own deprecated torch.jit.script, used inside torch_geometric: noise for our users
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
     try:
         app()
     except GraphfraudError as e:

@@ -52,6 +52,7 @@ class Settings:
     layers: int = 2  # GNN depth (message-passing hops)
     lr: float = 0.01  # Adam learning rate
     patience: int = 30  # epochs without validation AUPRC gain before stopping
+    propagate_alpha: float = 0.75  # weight of neighbours' scores in prediction propagation (0: off; predict.propagate)
     dropout: float = 0.2  # GNN dropout (decoder and message-passing residuals)
     weight_decay: float = 0.0001  # Adam weight decay (L2) of the GNN and the MLP baseline
     val_share: float = 0.2  # share of the labelled entities held out for early stopping (fixed seed)

@@ -28,7 +28,7 @@ from .features import NODE_TYPES
 from .predict import latest_model_dir, load_model, predict
 from .train import split_labels
 
-METHODS = ("gnn", "xgb_graph", "mlp", "rules")
+METHODS = ("gnn", "gnn_raw", "xgb_graph", "mlp", "rules")
 
 
 def recall_at_precision(y: np.ndarray, score: np.ndarray, precision: float = 0.9) -> float:
@@ -102,7 +102,8 @@ def evaluate(graph: Graph, model_dir: Path | None = None, truth_dir: Path | None
     base = dataclasses.replace(settings, **{k: hyper[k] for k in ("seed", "val_share", "hidden", "lr", "weight_decay",
                                                                   "dropout", "epochs", "patience")})
     split = split_labels(export.labels, base.seed, base.val_share)
-    scores = {"gnn": predict(bundle, export)}
+    # "gnn" is the model as it scores in production (with prediction propagation); "gnn_raw" is its heads alone
+    scores = {"gnn": predict(bundle, export), "gnn_raw": predict(bundle, export, propagate_alpha=0.0)}
     if progress:
         progress("baselines", 0, 3, "xgb_graph")
     scores["xgb_graph"] = xgb_graph_scores(export, bundle.stats, split, base.seed)

@@ -224,7 +224,7 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
     """Process one day end to end; returns the summary (also written as the report's JSON)."""
     from .export import export_graph
     from .ingest import build_graph
-    from .predict import load_model, predict
+    from .predict import load_model, predict_heads_and_scores
     from .report import write_report
     from .scoring import score_export
     from .writeback import previous_rings
@@ -262,7 +262,7 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
             with stages.stage("score", progress):
                 export = export_graph(graph, end)
                 bundle = load_model(current, export)
-                scores = predict(bundle, export)
+                heads, scores = predict_heads_and_scores(bundle, export)
             hist = score_hist(scores["card"])
             drift = psi(np.asarray(hist), np.asarray(prev_hist)) if prev_hist else None
             if drift is not None and drift > settings.drift_psi and challenge_result is None:
@@ -272,13 +272,13 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
                 if challenge_result["promoted"]:
                     current = _current_model(settings)
                     bundle = load_model(current, export)
-                    scores = predict(bundle, export)
+                    heads, scores = predict_heads_and_scores(bundle, export)
                     hist = score_hist(scores["card"])
 
             with stages.stage("rings", progress):
                 before = previous_rings(graph)
                 scored = score_export(graph, export, scores, bundle.version, run_id=f"nightly-{day.isoformat()}",
-                                      started=end, batch_size=settings.batch_size, top=10)
+                                      started=end, batch_size=settings.batch_size, top=10, ring_scores=heads)
                 after = previous_rings(graph)
             details = {r["ring_id"]: r for r in graph.read("nightly/ring_details")}
             changes = ring_changes(before, after, details)

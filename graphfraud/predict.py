@@ -82,12 +82,51 @@ def load_model(model_dir: Path, export: GraphExport | None = None) -> ModelBundl
 
 
 @torch.no_grad()
-def predict(bundle: ModelBundle, export: GraphExport) -> dict[str, np.ndarray]:
-    """Fraud probability per node type and index, features normalised with the training statistics."""
+def predict(bundle: ModelBundle, export: GraphExport, propagate_alpha: float | None = None) -> dict[str, np.ndarray]:
+    """Fraud probability per node type and index, features normalised with the training statistics, followed by
+    one step of prediction propagation (`propagate`; alpha from the model's settings unless given, 0 = off)."""
     check_schema(bundle, *_schema_of(export))
     x, edge_index = inputs(export, bundle.stats)
     bundle.model.eval()
-    return {t: torch.sigmoid(logit).numpy().astype(np.float32) for t, logit in bundle.model(x, edge_index).items()}
+    scores = {t: torch.sigmoid(logit).numpy().astype(np.float32) for t, logit in bundle.model(x, edge_index).items()}
+    alpha = _alpha(bundle) if propagate_alpha is None else propagate_alpha
+    return propagate(export, scores, alpha) if alpha > 0 else scores
+
+
+def _alpha(bundle: ModelBundle) -> float:
+    return float(bundle.hyper.get("propagate_alpha", 0.75))  # models saved before the setting used 0.75
+
+
+def predict_heads_and_scores(bundle: ModelBundle, export: GraphExport) -> tuple[dict[str, np.ndarray],
+                                                                                 dict[str, np.ndarray]]:
+    """(heads, scores): the model's per-type outputs, and the risk scores after propagation. Ring detection reads
+    the heads, since it spreads risk along ring structure itself; the risk scores written back are `scores`."""
+    heads = predict(bundle, export, propagate_alpha=0.0)
+    alpha = _alpha(bundle)
+    return heads, (propagate(export, heads, alpha) if alpha > 0 else heads)
+
+
+def propagate(export: GraphExport, scores: dict[str, np.ndarray], alpha: float) -> dict[str, np.ndarray]:
+    """Prediction propagation over the graph: the "smooth" step of Correct & Smooth (Huang et al., ICLR 2021),
+    adapted to this heterogeneous graph.
+
+    Each entity's score moves toward the highest score among its neighbours of each non-card type:
+    s'_t = (1 - alpha) * s_t + alpha * mean over relations r of (max over r-neighbours u of s_u).
+    A card thus inherits the risk of its riskiest device, IP and merchant; an IP that of its riskiest device and
+    back. Cards are never a source: their head learns from chargebacks only, the sparsest and latest labels, while
+    the device/IP/merchant heads see many cards each. Merchants (linked to cards only) keep their own score.
+    """
+    pulls: dict[str, list[np.ndarray]] = {t: [] for t in scores}
+    for (s, _, d), frame in export.edges.items():
+        src, dst = frame["src"].to_numpy(), frame["dst"].to_numpy()
+        for me, my_idx, other, other_idx in ((s, src, d, dst), (d, dst, s, src)):
+            if other == "card" or me not in scores:
+                continue
+            best = np.zeros(len(export.ids[me]), np.float32)  # no neighbour of that type: pulls toward 0
+            np.maximum.at(best, my_idx, scores[other][other_idx])
+            pulls[me].append(best)
+    return {t: ((1 - alpha) * v + alpha * np.mean(pulls[t], axis=0)).astype(np.float32) if pulls[t] else v
+            for t, v in scores.items()}
 
 
 def latest_model_dir(settings: Settings) -> Path:

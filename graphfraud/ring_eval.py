@@ -128,11 +128,12 @@ def evaluate_rings(graph: Any, bundle: Any, truth_dir: Path | str, cfg: RingConf
     from datetime import timedelta
 
     from .export import export_graph, read_chargebacks, time_range
-    from .predict import predict
+    from .predict import predict_heads_and_scores
 
     export = export_graph(graph, time_range(graph)[1] + timedelta(milliseconds=1))
     chargebacks = read_chargebacks(graph, bundle.cutoff, bundle.cutoff)
-    out = ring_metrics(export, predict(bundle, export), truth_dir, cfg, chargebacks=chargebacks)
+    heads, _ = predict_heads_and_scores(bundle, export)  # rings are found from the heads, as `score` does
+    out = ring_metrics(export, heads, truth_dir, cfg, chargebacks=chargebacks)
     out["graph_as_of"] = export.cutoff.isoformat()
     out["labels_known_at"] = bundle.cutoff.isoformat()
     return out

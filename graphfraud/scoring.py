@@ -38,11 +38,13 @@ def ring_summary(r: Ring) -> dict[str, Any]:
 
 def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model_version: str,
                  cfg: RingConfig | None = None, run_id: str | None = None, started: datetime | None = None,
-                 batch_size: int = 20_000, top: int = 10) -> dict[str, Any]:
-    """Rings from given scores (ids made stable against the graph's current rings), written back as one run."""
+                 batch_size: int = 20_000, top: int = 10,
+                 ring_scores: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Rings from `ring_scores` (default: `scores`; ids made stable against the graph's current rings), written
+    back with the entities' risk `scores` as one run."""
     started = started or datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    rings = find_rings(export, scores, cfg)
+    rings = find_rings(export, scores if ring_scores is None else ring_scores, cfg)
     rings = assign_ids(rings, previous_rings(graph))
     t1 = time.perf_counter()
     run_id = run_id or new_run_id(started, export.fingerprint, model_version)
@@ -70,7 +72,7 @@ def score_graph(settings: Settings, model_dir: Path | None = None, cutoff: datet
     """Export every transaction (or those before `cutoff`), score with the model (default: the newest), find rings
     and write scores and rings back as one run; returns the run's summary."""
     from .export import export_graph, time_range
-    from .predict import latest_model_dir, load_model, predict
+    from .predict import latest_model_dir, load_model, predict_heads_and_scores
 
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
@@ -80,9 +82,9 @@ def score_graph(settings: Settings, model_dir: Path | None = None, cutoff: datet
             cutoff = time_range(graph)[1] + timedelta(milliseconds=1)  # score everything in the graph
         export = export_graph(graph, cutoff, progress)
         t1 = time.perf_counter()
-        scores = predict(bundle, export)
+        heads, scores = predict_heads_and_scores(bundle, export)
         t2 = time.perf_counter()
         summary = score_export(graph, export, scores, bundle.version, cfg, started=started,
-                               batch_size=settings.batch_size, top=top)
+                               batch_size=settings.batch_size, top=top, ring_scores=heads)
     summary["seconds"] = {"export": round(t1 - t0, 2), "predict": round(t2 - t1, 2), **summary["seconds"]}
     return summary

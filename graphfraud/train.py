@@ -205,6 +205,7 @@ def save_model(path: Path, model: FraudGNN, cfg: ModelConfig, stats: FeatureStat
         "model": cfg.to_json(), "feature_names": {t: export.features[t].columns for t in export.features},
         "cutoff": export.cutoff.isoformat(), "fingerprint": export.fingerprint,
         "hyper": {"hidden": settings.hidden, "layers": settings.layers, "dropout": settings.dropout,
+                  "propagate_alpha": settings.propagate_alpha,
                   "lr": settings.lr, "weight_decay": settings.weight_decay, "epochs": settings.epochs,
                   "patience": settings.patience, "seed": settings.seed, "val_share": settings.val_share},
     }
