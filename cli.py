@@ -363,13 +363,13 @@ def _print_night(s: dict[str, Any]) -> None:
 def _top_rings_table(rings: list[dict[str, Any]], title: str) -> Table:
     """Rings as a compact table: what binds each ring is shown as its strongest evidence."""
     table = Table(title=title)
-    for c, kw in (("ring_id", {"min_width": 12}), ("type", {"min_width": 11}),
+    for c, kw in (("ring_id", {"min_width": 12}), ("type", {"min_width": 18}),
                   ("score", {"justify": "right", "min_width": 5}), ("cards", {"justify": "right", "min_width": 5}),
                   ("size", {"justify": "right", "min_width": 4}),
-                  ("bound by (strongest)", {"overflow": "ellipsis", "no_wrap": True})):
+                  ("strongest link", {"overflow": "ellipsis", "no_wrap": True})):
         table.add_column(c, **kw)
     for r in rings:
-        evidence = ", ".join(f"{e['entity_id']} ({e['weight']:g} cards)" for e in r.get("evidence", [])[:1])
+        evidence = ", ".join(f"{e['entity_id']} ×{e['weight']:g}" for e in r.get("evidence", [])[:1])
         table.add_row(r["ring_id"], r["type"], f"{r['score']:.3f}", str(r.get("cards", "")), str(r["size"]),
                       evidence)
     return table
