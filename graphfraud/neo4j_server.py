@@ -150,8 +150,7 @@ def _bolt_answers(settings: Settings) -> tuple[bool, str | None, str | None]:
         return False, None, None
     try:
         with Graph.connect(settings) as g:
-            _, rows = g.run_text("CALL dbms.components() YIELD versions, edition "
-                                 "RETURN versions[0] AS version, edition")
+            rows = g.read("admin/components")
         return True, rows[0]["version"], rows[0]["edition"]
     except DatabaseUnavailable as e:
         if "rejected the credentials" in e.message:
