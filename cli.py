@@ -235,7 +235,7 @@ def query(
                          "graphfraud query --list")
     from graphfraud.db import Graph
 
-    with Graph(settings(config)) as g:
+    with Graph.connect(settings(config)) as g:
         columns, rows = queries.run_query(g, name, parse_params(param))
     print_rows(columns, rows, fmt, title=name)
 
@@ -300,7 +300,7 @@ def build_graph_cmd(
 
     s = settings(config, batch_size=batch_size)
     qdir = quarantine_dir or s.state_dir / "quarantine"
-    with Graph(s) as g, Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
+    with Graph.connect(s) as g, Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
                                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err,
                                  transient=True, disable=json_) as bar:
         task = bar.add_task("load", total=None, rate="")
@@ -482,7 +482,7 @@ def train_cmd(
     from graphfraud.train import train
 
     s = settings(config, epochs=epochs)
-    with Graph(s) as g, Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"),
+    with Graph.connect(s) as g, Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"),
                                  TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=err,
                                  disable=json_) as bar:
         tasks: dict[str, Any] = {}
@@ -518,7 +518,7 @@ def evaluate_cmd(
     from graphfraud.evaluate import evaluate
 
     s = settings(config)
-    with Graph(s) as g:
+    with Graph.connect(s) as g:
         if json_:
             result = evaluate(g, model, truth, _parse_cutoff(cutoff), s)
         else:

@@ -77,7 +77,7 @@ def score_graph(settings: Settings, model_dir: Path | None = None, cutoff: datet
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     bundle = load_model(Path(model_dir) if model_dir else latest_model_dir(settings))
-    with Graph(settings) as graph:
+    with Graph.connect(settings) as graph:
         if cutoff is None:
             cutoff = time_range(graph)[1] + timedelta(milliseconds=1)  # score everything in the graph
         export = export_graph(graph, cutoff, progress)
