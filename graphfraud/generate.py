@@ -4,6 +4,8 @@ Real payment data is private, so detection is built and measured on a world whos
 (cards, households, corporate programs, merchants, terminals, public IPs) and the rings are planned once from the
 seed; transactions are then generated and written day by day with a generator seeded from (seed, day), so memory is
 bounded by one day and the same arguments give byte-identical files. Everything under DIR/truth/ is the answer key.
+Named scenarios (SCENARIOS) turn a few knobs of the world (WorldParams) so that benchmark suites (SUITES) can test
+detection beyond the one tuned default world.
 """
 
 from __future__ import annotations
@@ -66,6 +68,74 @@ HOME_IP_RATE, NO_IP_RATE, NO_DEVICE_RATE = 0.83, 0.02, 0.03  # e-commerce: home 
 ROUND_AMOUNT_RATE = 0.08  # legitimate payments of a whole amount
 FRIENDLY_FRAUD_RATE = 0.0005  # approved legitimate payments that are charged back anyway (label noise)
 CHARGEBACK_DELAY_DAYS = (5, 60)  # a chargeback arrives this many days after the payment (inclusive)
+IDENTITY_RATE = {"email": 0.9, "phone": 0.6, "shipping_address": 0.7}  # e-commerce payments carrying each identity
+IDENTITY_KINDS = tuple(IDENTITY_RATE)
+
+# Named scenarios, for benchmark suites that test detection beyond one tuned world. `params` holds the defaults of
+# generate()'s `camouflage` and `label_rate` (explicit arguments win) and the knobs of the world (WorldParams).
+SCENARIOS: dict[str, dict] = {
+    "default": {
+        "description": "the tuned world: 20% camouflage, 30% of fraud charged back, every identifier present",
+        "params": {},
+    },
+    "camouflage": {
+        "description": "heavy camouflage: half of ring payments at popular merchants, half of their e-commerce "
+                       "payments through the public IPs legitimate cards share",
+        "params": {"camouflage": 0.5, "public_ip_share": 0.5},
+    },
+    "sparse_labels": {
+        "description": "only 10% of fraud charged back, and analysts confirm a member of only 10% of the rings",
+        "params": {"label_rate": 0.1, "confirmed_rate": 0.1},
+    },
+    "card_present": {
+        "description": "no device_id and no ip anywhere: rings show only through cards, merchants, amounts and timing",
+        "params": {"card_present": True},
+    },
+    "rich_identity": {
+        "description": "extra email, phone and shipping_address columns, shared by households, companies and rings",
+        "params": {"identity": True},
+    },
+    "crowded": {
+        "description": "legitimate sharing at about 3x: bigger households, more corporate programs, busier public "
+                       "IPs, more shared POS terminals",
+        "params": {"sharing_scale": 3.0},
+    },
+    "ring_sizes": {
+        "description": "rings of every type from 4 to 150 cards (capped by the cards a small world has)",
+        "params": {"ring_size_range": (4, 150)},
+    },
+}
+# Benchmark suites: every scenario once, with seeds disjoint between dev (tuning) and test (reporting).
+# Written out so that adding a scenario never reseeds an existing world.
+SUITES: dict[str, dict[str, tuple[str, int]]] = {
+    "dev": {"dev_default": ("default", 101), "dev_camouflage": ("camouflage", 102),
+            "dev_sparse_labels": ("sparse_labels", 103), "dev_card_present": ("card_present", 104),
+            "dev_rich_identity": ("rich_identity", 105), "dev_crowded": ("crowded", 106),
+            "dev_ring_sizes": ("ring_sizes", 107)},
+    "test": {"test_default": ("default", 201), "test_camouflage": ("camouflage", 202),
+             "test_sparse_labels": ("sparse_labels", 203), "test_card_present": ("card_present", 204),
+             "test_rich_identity": ("rich_identity", 205), "test_crowded": ("crowded", 206),
+             "test_ring_sizes": ("ring_sizes", 207)},
+}
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    """The knobs scenarios turn; the defaults are the default world."""
+
+    public_ip_share: float = 0.0  # share of ring e-commerce payments routed through public (legitimately shared) IPs
+    sharing_scale: float = 1.0  # legitimate sharing: household size, corporate programs, public IPs, POS terminals
+    ring_size_range: tuple[int, int] | None = None  # cards per ring, on a geometric ladder per type (None: per type)
+    identity: bool = False  # write email, phone and shipping_address columns
+    card_present: bool = False  # no device_id and no ip at all
+    confirmed_rate: float = 0.35  # share of rings with one analyst-confirmed member in labels
+
+
+def suite_worlds(suite: str) -> list[tuple[str, str, int]]:
+    """(world name, scenario, seed) of every world of a benchmark suite."""
+    if suite not in SUITES:
+        raise UsageError(f"suite {suite!r} is not one of {', '.join(SUITES)}")
+    return [(name, scenario, seed) for name, (scenario, seed) in SUITES[suite].items()]
 
 
 @dataclass
@@ -107,16 +177,17 @@ def _ips(n: int, add: int) -> list[str]:
 
 
 class _Rows:
-    """Planned ring transactions, appended one at a time (rings are small)."""
+    """Planned ring transactions, appended one at a time (rings are small). Identities are filled in afterwards."""
 
-    FIELDS = ("day", "sec", "card", "merchant", "device", "ip", "amount", "country", "ecom", "declined", "ring")
+    FIELDS = ("day", "sec", "card", "merchant", "device", "ip", "amount", "country", "ecom", "declined", "ring",
+              *IDENTITY_KINDS)
 
     def __init__(self) -> None:
         self.cols: dict[str, list] = {f: [] for f in self.FIELDS}
 
     def add(self, **kw) -> None:
         for f in self.FIELDS:
-            self.cols[f].append(kw[f])
+            self.cols[f].append(kw.get(f, -1) if f in IDENTITY_KINDS else kw[f])
 
     def __len__(self) -> int:
         return len(self.cols["day"])
@@ -125,9 +196,14 @@ class _Rows:
 class _World:
     """Every entity of the world and the planted rings, planned from the seed before any day is generated."""
 
-    def __init__(self, transactions: int, days: int, seed: int, rings: int, camouflage: float):
+    def __init__(self, transactions: int, days: int, seed: int, rings: int, camouflage: float,
+                 params: WorldParams = WorldParams()):
         r = np.random.default_rng([seed, 0])
-        self.days, self.seed, self.camouflage = days, seed, camouflage
+        self.days, self.seed, self.camouflage, self.params = days, seed, camouflage, params
+        # entity types the data carries; ring members of other types would be invisible, so they are not listed
+        self.observed = {"card", "merchant"} | (set() if params.card_present else {"device", "ip"}) \
+            | (set(IDENTITY_KINDS) if params.identity else set())
+        s = params.sharing_scale  # crowded worlds: bigger households, more programs and terminals, busier public IPs
         nc = len(COUNTRIES)
         self.fx = FX
 
@@ -145,10 +221,11 @@ class _World:
 
         # --- cards: heavy-tailed activity, households sharing devices and a home IP, corporate programs ---
         n_cards = max(500, transactions // 20)
-        n_corp = max(2, n_cards // 1500)
+        n_corp = round(s * max(2, n_cards // 1500))
         corp_sizes = r.integers(15, 51, size=n_corp)
         n_private = n_cards - int(corp_sizes.sum())
         sizes = r.choice([1, 2, 3, 4], size=n_private, p=[0.75, 0.17, 0.06, 0.02])
+        sizes = np.where(sizes > 1, np.rint(sizes * s), 1).astype(np.int64)  # multi-card households scale up
         sizes = sizes[: np.searchsorted(np.cumsum(sizes), n_private) + 1]
         sizes[-1] -= int(sizes.sum()) - n_private  # households cover the private cards exactly
         sizes = sizes[sizes > 0]
@@ -178,19 +255,22 @@ class _World:
         self.card_decline = np.minimum(0.2, 0.012 * r.lognormal(0.0, 0.8, size=n_cards))
 
         # shared POS terminals: some card-present merchants log a terminal id, shared by every card paying there
-        has_term = (m_ecom < 1.0) & (r.random(nm) < 0.3)
-        n_term = np.where(has_term, r.integers(1, 5, size=nm), 0)
+        has_term = (m_ecom < 1.0) & (r.random(nm) < min(0.9, 0.3 * s))
+        n_term = np.where(has_term, np.ceil(r.integers(1, 5, size=nm) / s), 0).astype(np.int64)  # crowded: busier
         self.m_term0 = list(n_dev + np.concatenate([[0], np.cumsum(n_term)])[:-1])
         self.m_nterm = list(n_term)
         n_dev += int(n_term.sum())
         # public networks (cafes, hotels, mobile carriers): one IP shared by many unrelated cards, Zipf popularity
-        n_pub = max(20, n_cards // 150)
+        n_pub = max(round(20 / s), n_cards // round(150 * s))
         self.pub_ip = n_ip + np.arange(n_pub)
         self.pub_cdf = np.cumsum(1.0 / (np.arange(n_pub) + 1.0))
         self.pub_cdf /= self.pub_cdf[-1]
         n_ip += n_pub
         self.n_dev, self.n_ip = n_dev, n_ip
         self.n_hard_devices = n_dev  # every device so far is legitimate
+        self.n_email = self.n_phone = self.n_shipping_address = 0
+        if params.identity:
+            self._plan_identity(np.random.default_rng([seed, 5]), hh_sizes)
 
         # --- rings, planned in order; each draws from its own generator ---
         self.card_taken = card_corp.copy()  # corporate cards are never ring cards; ring cards never overlap
@@ -206,6 +286,7 @@ class _World:
         hv = np.isin(m_mcc, [MCC_INDEX[c] for c in ("5732", "5944", "4511", "5999", "5651")]) & (m_ecom >= 0.5)
         self.high_value = np.flatnonzero(hv) if hv.sum() >= 2 else np.flatnonzero(m_ecom > 0)
         self.min_weight = float(m_weight.min())
+        self.ring_size = self._ring_ladder(types, n_private)
         for i, t in enumerate(types):
             rr = np.random.default_rng([seed, 2, i])
             self.ring_type.append(t)
@@ -213,6 +294,7 @@ class _World:
             start = len(self.rows)
             getattr(self, "_ring_" + t)(rr, i)
             self._camouflage(rr, i, start)
+            self._disguise(i, start)
 
         # --- finalise arrays ---
         self.m_mcc, self.m_country = np.array(self.m_mcc), np.array(self.m_country)
@@ -246,6 +328,48 @@ class _World:
         self.merchant_ids = pl.Series(_ids("m_", len(self.m_mcc), 0x9E3779B9, a >> 3) + [None], dtype=pl.String)
         self.device_ids = pl.Series(_ids("d_", self.n_dev, 0x85EBCA6B, a >> 5) + [None], dtype=pl.String)
         self.ip_ids = pl.Series(_ips(self.n_ip, a >> 7) + [None], dtype=pl.String)
+        # entity type -> id table (row -1, the last, is None)
+        self.ids = {"card": self.card_ids, "merchant": self.merchant_ids, "device": self.device_ids, "ip": self.ip_ids,
+                    "email": pl.Series(_ids("e_", self.n_email, 0xC2B2AE35, a >> 9) + [None], dtype=pl.String),
+                    "phone": pl.Series(_ids("p_", self.n_phone, 0x27D4EB2F, a >> 11) + [None], dtype=pl.String),
+                    "shipping_address": pl.Series(_ids("a_", self.n_shipping_address, 0x165667B1, a >> 13) + [None],
+                                                  dtype=pl.String)}
+
+    # --- scenario planning ----------------------------------------------------------------------------------
+
+    def _plan_identity(self, r: np.random.Generator, hh_sizes: np.ndarray) -> None:
+        """Legitimate identities: a family shares its shipping address, often a phone and sometimes an email; a
+        company's cards share 1-2 company addresses but have their own emails and phones."""
+        n_hh, n = len(hh_sizes), self.n_legit_cards
+        hh, corp = self.card_hh, self.hh_corporate
+        rank = np.arange(n) - np.concatenate([[0], np.cumsum(hh_sizes)])[hh]  # a card's place in its household
+
+        def one_per(shared: np.ndarray) -> np.ndarray:  # one value per household where shared, else one per card
+            return np.unique(np.where(shared[hh], hh, n_hh + np.arange(n)), return_inverse=True)[1].reshape(-1)
+
+        n_addr = np.where(corp, r.integers(1, 3, size=n_hh), 1)
+        addr0 = np.concatenate([[0], np.cumsum(n_addr)])
+        self.card_identity = {"email": one_per((r.random(n_hh) < 0.2) & ~corp),
+                              "phone": one_per((r.random(n_hh) < 0.6) & ~corp),
+                              "shipping_address": addr0[hh] + rank % n_addr[hh]}
+        self.n_email, self.n_phone = (int(self.card_identity[k].max()) + 1 for k in ("email", "phone"))
+        self.n_shipping_address = int(addr0[-1])
+
+    def _ring_ladder(self, types: list[str], n_private: int) -> list[int | None]:
+        """Cards per ring when the scenario sets `ring_size_range`: per type a geometric ladder from the smallest to
+        the largest size, so every type has tiny and huge rings (a type with one ring takes a rung by type). The top
+        is capped so that a small world has cards for every ring."""
+        if self.params.ring_size_range is None:
+            return [None] * len(types)
+        lo, hi = self.params.ring_size_range
+        hi = max(lo, min(hi, n_private // max(4, len(types))))
+        sizes: list[int | None] = [None] * len(types)
+        for k_type, t in enumerate(RING_TYPES):
+            of_type = [i for i, x in enumerate(types) if x == t]
+            for k, i in enumerate(of_type):
+                q = k / (len(of_type) - 1) if len(of_type) > 1 else k_type / (len(RING_TYPES) - 1)
+                sizes[i] = int(round(lo * (hi / lo) ** q))
+        return sizes
 
     # --- allocation helpers -------------------------------------------------------------------------------
 
@@ -286,7 +410,21 @@ class _World:
         return list(range(first, first + n))
 
     def _members(self, i: int, kind: str, ids: list[int]) -> None:
-        self.ring_members[i] += [(kind, int(x)) for x in ids]
+        if kind in self.observed:  # the truth lists only entities that exist in the data
+            self.ring_members[i] += [(kind, int(x)) for x in ids]
+
+    def _size(self, r: np.random.Generator, i: int, lo: int, hi: int) -> int:
+        """Cards of ring i: drawn from [lo, hi), or the scenario's planned size."""
+        n = int(r.integers(lo, hi))
+        return n if self.ring_size[i] is None else self.ring_size[i]
+
+    @staticmethod
+    def _grow(n: int) -> int:
+        """Rings far bigger than usual (30 cards) get proportionally more devices, IPs and identities."""
+        return max(1, round(n / 30))
+
+    def _public_ip(self, r: np.random.Generator) -> int:
+        return int(self.pub_ip[min(int(np.searchsorted(self.pub_cdf, r.random(), side="right")), len(self.pub_ip) - 1)])
 
     def _amount(self, r: np.random.Generator, merchant: int, country: int, boost: float = 0.0) -> float:
         m = self.m_mcc[merchant]
@@ -298,11 +436,12 @@ class _World:
     # --- the four ring types (shapes documented in data/README.md) ---------------------------------------
 
     def _ring_card_testing(self, r: np.random.Generator, i: int) -> None:
-        n = int(r.integers(15, 41))
+        n = self._size(r, i, 15, 41)
         n_new = int(r.binomial(n, 0.5))
         country = int(r.choice(len(COUNTRIES), p=COUNTRY_WEIGHT))
         cards = self._take_cards(r, n - n_new) + self._new_cards(n_new, country)
-        devs, ips = self._new("dev", int(r.integers(1, 3))), self._new("ip", int(r.integers(1, 4)))
+        g = self._grow(n)
+        devs, ips = self._new("dev", int(r.integers(1, 3)) * g), self._new("ip", int(r.integers(1, 4)) * g)
         targets = r.choice(self.victims, size=min(len(self.victims), int(r.integers(1, 4))), replace=False)
         n_b = int(r.integers(1, 4))
         b_day = r.integers(0, self.days, size=n_b)
@@ -325,9 +464,11 @@ class _World:
         self._members(i, "ip", ips)
 
     def _ring_device_farm(self, r: np.random.Generator, i: int) -> None:
-        n = int(r.integers(8, 31))
+        n = self._size(r, i, 8, 31)
         cards = self._take_cards(r, n)
-        devs, ips = self._new("dev", int(r.integers(1, 5))), self._new("ip", int(r.integers(1, 4)))
+        g = self._grow(n)
+        devs = self._new("dev", min(int(r.integers(1, 5)) * g, max(1, n // 2)))  # every farm device serves 2+ cards
+        ips = self._new("ip", int(r.integers(1, 4)) * g)
         targets = r.choice(self.high_value, size=min(len(self.high_value), int(r.integers(2, 7))), replace=False)
         country = int(r.integers(len(COUNTRIES)))
         start, length = int(r.integers(0, self.days)), int(r.integers(2, 9))
@@ -349,25 +490,33 @@ class _World:
     def _ring_merchant_collusion(self, r: np.random.Generator, i: int) -> None:
         country = int(r.choice(len(COUNTRIES), p=COUNTRY_WEIGHT))
         merchants = self._new_merchants(r, int(r.integers(2, 6)), country, ("5999", "7399", "5732", "5311"))
-        n = int(r.integers(5, 21))
+        n = self._size(r, i, 5, 21)
         n_old = int(round(0.3 * n))
         cards = self._take_cards(r, n_old) + self._new_cards(n - n_old, country)
-        devs, ips = self._new("dev", int(r.integers(1, 5))), self._new("ip", int(r.integers(1, 4)))
+        g = self._grow(n)
+        devs, ips = self._new("dev", int(r.integers(1, 5)) * g), self._new("ip", int(r.integers(1, 4)) * g)
         a = int(r.integers(0, self.days // 3 + 1))
         b = max(a + 1, int(r.integers(2 * self.days // 3, self.days)))
         rounds = np.array([50, 100, 150, 200, 250, 300, 400, 500, 750, 1000], float)
+
+        def pay(j: int, c: int, day: int, prefer: list[int]) -> None:
+            amt = max(10.0, round(float(r.choice(rounds)) * FX[country] / 10.0) * 10.0)  # round in local money
+            self.rows.add(day=day, sec=int(r.integers(9 * 3600, 18 * 3600)), card=c, merchant=int(r.choice(prefer)),
+                          device=devs[j % len(devs)] if r.random() < 0.8 else int(r.choice(devs)),
+                          ip=ips[j % len(ips)] if r.random() < 0.8 else int(r.choice(ips)),
+                          amount=round(amt - (0.01 if r.random() < 0.2 else 0.0), 2), country=country,
+                          ecom=True, declined=bool(r.random() < 0.04), ring=i)
+
+        damp = min(1.0, 20 / n)  # a mule network of more than 20 cards uses each card less often, yet at least once
         for j, c in enumerate(cards):
-            rate = float(r.uniform(0.3, 0.8))
+            rate = float(r.uniform(0.3, 0.8)) * damp
             prefer = sorted({merchants[j % len(merchants)], *r.choice(merchants, size=min(2, len(merchants)))})
+            before = len(self.rows)
             for day in range(a, min(b, self.days)):
-                if r.random() >= rate:
-                    continue
-                amt = max(10.0, round(float(r.choice(rounds)) * FX[country] / 10.0) * 10.0)  # round in local money
-                self.rows.add(day=day, sec=int(r.integers(9 * 3600, 18 * 3600)), card=c, merchant=int(r.choice(prefer)),
-                              device=devs[j % len(devs)] if r.random() < 0.8 else int(r.choice(devs)),
-                              ip=ips[j % len(ips)] if r.random() < 0.8 else int(r.choice(ips)),
-                              amount=round(amt - (0.01 if r.random() < 0.2 else 0.0), 2), country=country,
-                              ecom=True, declined=bool(r.random() < 0.04), ring=i)
+                if r.random() < rate:
+                    pay(j, c, day, prefer)
+            if damp < 1.0 and len(self.rows) == before:
+                pay(j, c, int(r.integers(a, min(b, self.days))), prefer)
         self._members(i, "card", cards)
         self._members(i, "device", devs)
         self._members(i, "ip", ips)
@@ -376,11 +525,12 @@ class _World:
     def _ring_bust_out(self, r: np.random.Generator, i: int) -> None:
         country = int(r.choice(len(COUNTRIES), p=COUNTRY_WEIGHT))
         merchants = self._new_merchants(r, int(r.integers(1, 4)), country, ("5944", "5732", "5999", "5311"))
-        n = int(r.integers(5, 26))
+        n = self._size(r, i, 5, 26)
         w = self.card_weight
         prefer = (w >= np.median(w)) & (np.array(self.card_country[: self.n_legit_cards]) == country)
         cards = self._take_cards(r, n, prefer=prefer)  # cards with a normal history, built since day 0
-        devs, ips = self._new("dev", int(r.integers(1, 4))), self._new("ip", int(r.integers(1, 3)))
+        g = self._grow(n)
+        devs, ips = self._new("dev", int(r.integers(1, 4)) * g), self._new("ip", int(r.integers(1, 3)) * g)
         bust = int(r.integers(int(0.6 * self.days), self.days))
         for j, c in enumerate(cards):
             d0 = min(self.days - 1, bust + int(r.integers(3)))
@@ -422,6 +572,35 @@ class _World:
                           card=cols["card"][j], merchant=m, device=cols["device"][j], ip=cols["ip"][j],
                           amount=self._amount(r, m, cols["country"][j], boost=0.3), country=cols["country"][j],
                           ecom=ecom, declined=bool(r.random() < 0.05), ring=i)
+
+    def _disguise(self, i: int, start: int) -> None:
+        """Scenario knobs on ring i's planned payments, from the ring's own generator (the default world is untouched):
+        e-commerce payments moved onto public IPs, and the few emails, phones and drop addresses the ring reuses."""
+        p = self.params
+        if p.public_ip_share <= 0 and not p.identity:
+            return
+        r = np.random.default_rng([self.seed, 4, i])
+        cols, rows = self.rows.cols, range(start, len(self.rows))
+        if p.public_ip_share > 0:
+            for j in rows:
+                if cols["ip"][j] >= 0 and r.random() < p.public_ip_share:
+                    cols["ip"][j] = self._public_ip(r)
+            used = {cols["ip"][j] for j in rows}
+            self.ring_members[i] = [(k, x) for k, x in self.ring_members[i] if k != "ip" or x in used]
+        if p.identity:
+            cards = sorted({cols["card"][j] for j in rows})
+            place = {c: k for k, c in enumerate(cards)}
+            g = self._grow(len(cards))
+            pools = {"email": self._new("email", int(r.integers(1, 4)) * g),
+                     "phone": self._new("phone", int(r.integers(1, 3)) * g),
+                     "shipping_address": self._new("shipping_address", int(r.integers(1, 4)) * g)}
+            for j in rows:
+                for kind, pool in pools.items():
+                    if cols["ecom"][j] and r.random() < IDENTITY_RATE[kind]:
+                        own = r.random() < 0.85
+                        cols[kind][j] = pool[place[cols["card"][j]] % len(pool)] if own else int(r.choice(pool))
+            for kind in pools:
+                self._members(i, kind, sorted({cols[kind][j] for j in rows} - {-1}))
 
 
 def _legit_day(w: _World, day: int, n: int, r: np.random.Generator) -> dict[str, np.ndarray]:
@@ -468,6 +647,13 @@ def _legit_day(w: _World, day: int, n: int, r: np.random.Generator) -> dict[str,
 _HOUR_CDF = np.cumsum(HOUR_WEIGHT) / HOUR_WEIGHT.sum()
 
 
+def _legit_identity(w: _World, rows: dict[str, np.ndarray], r: np.random.Generator) -> None:
+    """Identities on legitimate e-commerce payments: the card's own, shared within its household or company."""
+    n = len(rows["card"])
+    for kind, rate in IDENTITY_RATE.items():
+        rows[kind] = np.where(rows["ecom"] & (r.random(n) < rate), w.card_identity[kind][rows["card"]], -1)
+
+
 def _daily_quota(transactions: int, days: int, start: date) -> np.ndarray:
     """Payments per day with the weekly cycle, summing exactly to `transactions` (largest remainder)."""
     wd = WEEKDAY_WEIGHT[[(start + timedelta(days=d)).weekday() for d in range(days)]]
@@ -498,14 +684,23 @@ def _clear(out: Path) -> None:
 
 
 def generate(out: Path, transactions: int = 200_000, days: int = 60, seed: int = 0, fmt: str = "parquet",
-             rings: int | None = None, camouflage: float = 0.2, label_rate: float = 0.3,
-             start: date = date(2026, 1, 1), progress: Callable[[int, int], None] | None = None) -> GenerateSummary:
+             rings: int | None = None, camouflage: float | None = None, label_rate: float | None = None,
+             start: date = date(2026, 1, 1), progress: Callable[[int, int], None] | None = None,
+             scenario: str = "default") -> GenerateSummary:
     """Write a synthetic payments world with planted rings under `out` (layout in data/README.md).
 
-    `progress(done, total)` is called after each step (one per day, plus the final files).
+    `scenario` names an entry of SCENARIOS; `camouflage` and `label_rate` default to the scenario's (0.2 and 0.3
+    unless it sets them). `progress(done, total)` is called after each step (one per day, plus the final files).
     """
     import polars as pl
 
+    if scenario not in SCENARIOS:
+        raise UsageError(f"scenario {scenario!r} is not one of {', '.join(SCENARIOS)}")
+    knobs = dict(SCENARIOS[scenario]["params"])
+    scenario_camouflage, scenario_label_rate = knobs.pop("camouflage", 0.2), knobs.pop("label_rate", 0.3)
+    camouflage = scenario_camouflage if camouflage is None else camouflage  # explicit arguments win
+    label_rate = scenario_label_rate if label_rate is None else label_rate
+    params = WorldParams(**knobs)  # the rest shapes the world
     if fmt not in FORMATS:
         raise UsageError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     if transactions < 1000:
@@ -527,7 +722,7 @@ def generate(out: Path, transactions: int = 200_000, days: int = 60, seed: int =
 
     t0 = time.perf_counter()
     total_steps = days + 1
-    w = _World(transactions, days, seed, rings, camouflage)
+    w = _World(transactions, days, seed, rings, camouflage, params)
     for sub in ("transactions", "chargebacks", "labels", "truth"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     _clear(out)
@@ -543,14 +738,18 @@ def generate(out: Path, transactions: int = 200_000, days: int = 60, seed: int =
     cb_id, cb_at, fraud_id, fraud_ring = [], [], [], []
     n_rows = n_declined = n_files = 0
 
-    def idx(a: np.ndarray, n_null: int) -> pl.Series:  # -1 -> the trailing None of the id table
-        return pl.Series(np.where(a < 0, n_null, a))
+    def ids(kind: str, a: np.ndarray) -> pl.Series:  # entity ids of one column; -1 -> the trailing None of the table
+        if kind not in w.observed:
+            return pl.Series([None] * len(a), dtype=pl.String)
+        return w.ids[kind].gather(pl.Series(np.where(a < 0, len(w.ids[kind]) - 1, a)))
 
     for d in range(days):
         r = np.random.default_rng([seed, 1, d])
         s, e = w.ring_day_start[d], w.ring_day_start[d + 1]
         ring = {k: v[s:e] for k, v in w.ring_rows.items()}
         legit = _legit_day(w, d, max(0, int(quota[d]) - (e - s)), r)
+        if params.identity:
+            _legit_identity(w, legit, r)
         rows = {k: np.concatenate([legit[k], ring[k].astype(legit[k].dtype)]) for k in legit}
         order = np.argsort(rows["sec"], kind="stable")
         rows = {k: v[order] for k, v in rows.items()}
@@ -561,16 +760,17 @@ def generate(out: Path, transactions: int = 200_000, days: int = 60, seed: int =
         df = pl.DataFrame({
             "transaction_id": tid,
             "timestamp": pl.Series(ts * 1_000_000).cast(pl.Datetime("us", "UTC")),
-            "card_id": w.card_ids.gather(idx(rows["card"], len(w.card_ids) - 1)),
-            "merchant_id": w.merchant_ids.gather(idx(rows["merchant"], len(w.merchant_ids) - 1)),
-            "device_id": w.device_ids.gather(idx(rows["device"], len(w.device_ids) - 1)),
-            "ip": w.ip_ids.gather(idx(rows["ip"], len(w.ip_ids) - 1)),
+            "card_id": ids("card", rows["card"]),
+            "merchant_id": ids("merchant", rows["merchant"]),
+            "device_id": ids("device", rows["device"]),
+            "ip": ids("ip", rows["ip"]),
             "amount": pl.Series(rows["amount"].astype(np.float64)),
             "currency": currency_s.gather(rows["country"]),
             "mcc": mcc_s.gather(w.m_mcc[rows["merchant"]]),
             "country": country_s.gather(rows["country"]),
             "channel": channel_s.gather(rows["ecom"].astype(np.int64)),
             "status": status_s.gather(rows["declined"].astype(np.int64)),
+            **{kind: ids(kind, rows[kind]) for kind in IDENTITY_KINDS if kind in w.observed},  # rich_identity only
         })
         _write(df, out / "transactions" / f"{day_s}.{fmt}", fmt, ("timestamp",))
         n_files += 1
@@ -598,7 +798,7 @@ def generate(out: Path, transactions: int = 200_000, days: int = 60, seed: int =
         n_files += 1
 
     # truth: ring members and fraud transactions (never read by training or scoring)
-    ent_ids = {"card": w.card_ids, "device": w.device_ids, "ip": w.ip_ids, "merchant": w.merchant_ids}
+    ent_ids = w.ids
     member_rows = [(f"ring_{i:04d}", w.ring_type[i], kind, ent_ids[kind][x])
                    for i, mem in enumerate(w.ring_members) for kind, x in mem]
     truth = pl.DataFrame(member_rows, schema=["ring_id", "ring_type", "entity_type", "entity_id"], orient="row")
@@ -613,7 +813,7 @@ def generate(out: Path, transactions: int = 200_000, days: int = 60, seed: int =
     labels.write_csv(out / "labels" / "labels.csv")
 
     args = {"transactions": transactions, "days": days, "seed": seed, "format": fmt, "rings": rings,
-            "camouflage": camouflage, "label_rate": label_rate, "start": start.isoformat()}
+            "camouflage": camouflage, "label_rate": label_rate, "start": start.isoformat(), "scenario": scenario}
     rings_by_type = {t: w.ring_type.count(t) for t in RING_TYPES}
     members = {k: int(v) for k, v in truth.group_by("entity_type").len().sort("entity_type").iter_rows()}
     (out / "truth" / "generator.json").write_text(json.dumps(
@@ -640,7 +840,7 @@ def _labels(w: _World, seed: int, days: int, epoch0: int, fraud_df, ent_ids: dic
             first_day[i] = int(sel.min())
     rows = []
     for i, mem in enumerate(w.ring_members):
-        if i not in first_day or r.random() >= 0.35:
+        if i not in first_day or r.random() >= w.params.confirmed_rate:
             continue
         kinds = [m for m in mem if m[0] in ("card", "device")]
         kind, x = kinds[int(r.integers(len(kinds)))]
@@ -649,7 +849,10 @@ def _labels(w: _World, seed: int, days: int, epoch0: int, fraud_df, ent_ids: dic
     corp = np.flatnonzero(w.hh_corporate)
     for h in r.choice(corp, size=min(len(corp), max(2, len(corp) // 2)), replace=False):
         at = epoch0 + int(r.integers(0, days)) * DAY_S + int(r.integers(DAY_S))
-        rows.append(("device", ent_ids["device"][int(w.hh_dev[h, 0])], "legit", at))
+        if "device" in w.observed:
+            rows.append(("device", ent_ids["device"][int(w.hh_dev[h, 0])], "legit", at))
+        else:  # no devices in the data: the program's first card instead
+            rows.append(("card", ent_ids["card"][int(np.searchsorted(w.card_hh, h))], "legit", at))
     df = pl.DataFrame(rows, schema=["entity_type", "entity_id", "label", "labelled_at"], orient="row")
     df = df.with_columns(pl.from_epoch(pl.col("labelled_at"), time_unit="s").dt.replace_time_zone("UTC")
                          .dt.strftime(ISO)).sort("labelled_at", "entity_type", "entity_id")

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from graphfraud.config import REPO_ROOT
 from graphfraud.errors import UsageError
-from graphfraud.generate import COUNTRIES, CURRENCY, FX, MCC_CODE, RING_TYPES, generate
+from graphfraud.generate import (COUNTRIES, CURRENCY, FX, IDENTITY_KINDS, MCC_CODE, RING_TYPES, SCENARIOS, SUITES,
+                                 generate, suite_worlds)
 
 TX_COLUMNS = ["transaction_id", "timestamp", "card_id", "merchant_id", "device_id", "ip", "amount", "currency",
               "mcc", "country", "channel", "status"]
@@ -248,10 +249,205 @@ def test_cli_generate_json(tmp_path):
 def test_committed_sample_has_every_ring_type():
     sample = REPO_ROOT / "data" / "sample"
     meta = json.loads((sample / "truth" / "generator.json").read_text())
-    assert meta["arguments"] == {"transactions": 20_000, "days": 30, "seed": 1, "format": "parquet", "rings": 8,
-                                      "camouflage": 0.2, "label_rate": 0.3, "start": "2026-01-01"}
+    args = {k: v for k, v in meta["arguments"].items() if k != "scenario"}
+    assert meta["arguments"].get("scenario", "default") == "default"
+    assert args == {"transactions": 20_000, "days": 30, "seed": 1, "format": "parquet", "rings": 8,
+                    "camouflage": 0.2, "label_rate": 0.3, "start": "2026-01-01"}
     assert len(list((sample / "transactions").glob("*.parquet"))) == 30
     rings = pl.read_csv(sample / "truth" / "rings.csv").unique("ring_id")
     assert all(n >= 2 for n in dict(rings.group_by("ring_type").len().iter_rows()).values())
     assert set(rings["ring_type"]) == set(RING_TYPES)
     assert sum(f.stat().st_size for f in sample.rglob("*") if f.is_file()) < 5 * 2**20
+
+
+# --- scenarios --------------------------------------------------------------------------------------------------
+
+
+def _read(out) -> dict:
+    tx = pl.read_parquet(out / "transactions" / "*.parquet")
+    fraud = pl.read_parquet(out / "truth" / "fraud_transactions.parquet")
+    rings = pl.read_csv(out / "truth" / "rings.csv")
+    return {"out": out, "tx": tx.join(fraud, on="transaction_id", how="left"), "fraud": fraud, "rings": rings,
+            "cb": pl.read_parquet(out / "chargebacks" / "*.parquet"),
+            "labels": pl.read_csv(out / "labels" / "labels.csv"),
+            "meta": json.loads((out / "truth" / "generator.json").read_text())}
+
+
+@pytest.fixture(scope="module")
+def scenario_world(tmp_path_factory):
+    """scenario_world(name, transactions=10_000): a 20-day world of that scenario (seed 11, like `world`), read back."""
+    cache: dict = {}
+
+    def make(scenario: str, transactions: int = 10_000) -> dict:
+        if (scenario, transactions) not in cache:
+            out = tmp_path_factory.mktemp(f"{scenario}_{transactions}")
+            generate(out, transactions=transactions, days=DAYS, seed=11, scenario=scenario)
+            cache[scenario, transactions] = _read(out)
+        return cache[scenario, transactions]
+    return make
+
+
+def _legit(w: dict) -> pl.DataFrame:
+    """Payments of cards that belong to no ring."""
+    ring_cards = w["rings"].filter(pl.col("entity_type") == "card")["entity_id"]
+    return w["tx"].filter(pl.col("ring_id").is_null() & ~pl.col("card_id").is_in(ring_cards.implode()))
+
+
+def _members_appear(w: dict, column_of: dict[str, str]) -> None:
+    """Every truth member is in its ring's own payments, in the column of its entity type."""
+    for (ring_id, kind), mem in w["rings"].group_by("ring_id", "entity_type"):
+        rt = w["tx"].filter(pl.col("ring_id") == ring_id)
+        assert set(mem["entity_id"]) <= set(rt[column_of[kind]].drop_nulls()), (ring_id, kind)
+
+
+def test_scenario_registry_and_unknown_names(tmp_path):
+    assert len(SCENARIOS) >= 7 and {"default", "camouflage", "sparse_labels", "card_present", "rich_identity",
+                                    "crowded", "ring_sizes"} <= set(SCENARIOS)
+    assert all(s["description"] and isinstance(s["params"], dict) for s in SCENARIOS.values())
+    assert SCENARIOS["default"]["params"] == {}
+    with pytest.raises(UsageError, match="not one of default, camouflage.*ring_sizes"):
+        generate(tmp_path / "w", transactions=2000, days=7, scenario="nope")
+    assert not (tmp_path / "w").exists()  # refused before anything is written
+
+
+def test_suites_cover_every_scenario_with_disjoint_seeds():
+    dev, test = suite_worlds("dev"), suite_worlds("test")
+    for worlds in (dev, test):
+        assert sorted(sc for _, sc, _ in worlds) == sorted(SCENARIOS)  # every scenario exactly once
+        assert len({name for name, _, _ in worlds}) == len(worlds)
+    assert not {seed for *_, seed in dev} & {seed for *_, seed in test}
+    assert not {name for name, *_ in dev} & {name for name, *_ in test}
+    assert set(SUITES) == {"dev", "test"} and ("dev_default", "default", 101) in dev
+    with pytest.raises(UsageError, match="dev, test"):
+        suite_worlds("train")
+
+
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "default"])
+def test_every_scenario_is_deterministic(tmp_path, scenario):
+    a = generate(tmp_path / "a", transactions=3000, days=7, seed=4, rings=4, scenario=scenario)
+    generate(tmp_path / "b", transactions=3000, days=7, seed=4, rings=4, scenario=scenario)
+    files = sorted(p.relative_to(a.out) for p in a.out.rglob("*") if p.is_file())
+    assert len(files) == a.files
+    for rel in files:
+        assert (a.out / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    assert json.loads((a.out / "truth/generator.json").read_text())["arguments"]["scenario"] == scenario
+    other = generate(tmp_path / "c", transactions=3000, days=7, seed=4, rings=4)  # the default world differs
+    assert any((a.out / rel).read_bytes() != (other.out / rel).read_bytes() for rel in files
+               if (other.out / rel).exists() and rel.parts[0] in ("transactions", "truth"))
+
+
+def test_only_rich_identity_adds_columns(scenario_world):
+    for scenario in SCENARIOS:
+        if scenario not in ("default", "rich_identity"):
+            assert scenario_world(scenario)["tx"].columns[:len(TX_COLUMNS) + 1] == TX_COLUMNS + ["ring_id"], scenario
+    assert scenario_world("rich_identity")["tx"].columns[:len(TX_COLUMNS) + 3] == TX_COLUMNS + list(IDENTITY_KINDS)
+
+
+def test_camouflage_scenario_blends_rings_into_popular_merchants_and_public_ips(world, scenario_world):
+    camo = scenario_world("camouflage")
+    assert camo["meta"]["arguments"]["camouflage"] == 0.5
+
+    def on_public_ips(w: dict) -> float:  # ring payments from an IP that cards outside every ring also use
+        ring = w["tx"].filter(pl.col("ring_id").is_not_null() & pl.col("ip").is_not_null())
+        return ring["ip"].is_in(_legit(w)["ip"].drop_nulls().implode()).mean()
+
+    def at_busiest(w: dict) -> float:
+        return w["tx"].filter(pl.col("ring_id").is_not_null())["merchant_id"].is_in(_busiest(w["tx"]).implode()).mean()
+
+    assert on_public_ips(world) == 0.0  # default: rings keep to their own IPs
+    assert 0.35 < on_public_ips(camo) < 0.65  # half of their e-commerce payments
+    assert at_busiest(camo) > at_busiest(world) + 0.15
+    _members_appear(camo, {"card": "card_id", "device": "device_id", "ip": "ip", "merchant": "merchant_id"})
+    public = set(_legit(camo)["ip"].drop_nulls())
+    assert not set(camo["rings"].filter(pl.col("entity_type") == "ip")["entity_id"]) & public  # never members
+
+
+def test_sparse_labels_scenario_charges_back_a_tenth(world, scenario_world):
+    w = scenario_world("sparse_labels")
+    approved = w["tx"].filter(pl.col("ring_id").is_not_null() & (pl.col("status") == "approved"))
+    share = approved["transaction_id"].is_in(w["cb"]["transaction_id"].implode()).mean()
+    assert 0.05 < share < 0.15 and w["meta"]["arguments"]["label_rate"] == 0.1
+    fraud_labels = w["labels"].filter(pl.col("label") == "fraud").height
+    assert fraud_labels < world["labels"].filter(pl.col("label") == "fraud").height
+    assert w["tx"].equals(world["tx"])  # only the labels change
+
+
+def test_card_present_scenario_has_no_device_or_ip(scenario_world):
+    w = scenario_world("card_present")
+    tx, rings = w["tx"], w["rings"]
+    assert tx["device_id"].null_count() == tx.height and tx["ip"].null_count() == tx.height
+    assert pl.read_parquet_schema(next((w["out"] / "transactions").glob("*.parquet")))["device_id"] == pl.String
+    assert set(rings["entity_type"]) == {"card", "merchant"}
+    assert dict(rings.unique("ring_id").group_by("ring_type").len().iter_rows()) == {t: 2 for t in RING_TYPES}
+    _members_appear(w, {"card": "card_id", "merchant": "merchant_id"})
+    in_data = set(tx["card_id"]) | set(tx["merchant_id"])
+    assert set(w["labels"]["entity_id"]) <= in_data and set(w["labels"]["entity_type"]) == {"card"}
+    # rings still show through merchants, amounts and timing: card tests are tiny night-time bursts
+    tests = tx.filter(pl.col("ring_type") == "card_testing")
+    small = tests.filter(pl.col("amount") <= 5 * pl.col("currency").replace_strict(FX_OF))
+    assert small.height >= 0.6 * tests.height
+    assert small["timestamp"].dt.hour().is_in([21, 22, 23, 0, 1, 2, 3, 4, 5]).mean() > 0.3
+
+
+def test_rich_identity_scenario_links_shared_identities(scenario_world):
+    w = scenario_world("rich_identity")
+    tx, rings = w["tx"], w["rings"]
+    schema = pl.read_parquet_schema(next((w["out"] / "transactions").glob("*.parquet")))
+    assert all(schema[k] == pl.String for k in IDENTITY_KINDS)
+    prefix = {"email": "e_", "phone": "p_", "shipping_address": "a_"}
+    legit = _legit(w)
+    for kind in IDENTITY_KINDS:
+        assert tx[kind].drop_nulls().str.starts_with(prefix[kind]).all()
+        assert tx.filter(pl.col("channel") == "pos")[kind].null_count() == (tx["channel"] == "pos").sum()
+        members = rings.filter(pl.col("entity_type") == kind)
+        assert members["ring_id"].n_unique() == rings["ring_id"].n_unique(), kind  # every ring reuses some
+        per_value = legit.filter(pl.col(kind).is_not_null()).group_by(kind).agg(pl.col("card_id").n_unique())
+        assert (per_value["card_id"] >= 2).sum() >= 5, kind  # households and companies share them too
+        assert not members["entity_id"].is_in(legit[kind].drop_nulls().implode()).any()  # ring values are the ring's
+    _members_appear(w, {"card": "card_id", "device": "device_id", "ip": "ip", "merchant": "merchant_id",
+                        **{k: k for k in IDENTITY_KINDS}})
+    # a ring's cards share its identities: more cards per value than in any household
+    ring_share = tx.filter(pl.col("ring_id").is_not_null() & pl.col("shipping_address").is_not_null()).group_by(
+        "shipping_address").agg(pl.col("card_id").n_unique())
+    assert ring_share["card_id"].max() >= 5
+
+
+def test_crowded_scenario_shares_more(world, scenario_world):
+    def cards_per_shared(w: dict, col: str) -> float:  # mean cards on a device/IP that at least two legit cards use
+        per = _legit(w).filter(pl.col(col).is_not_null()).group_by(col).agg(pl.col("card_id").n_unique().alias("n"))
+        return per.filter(pl.col("n") >= 2)["n"].mean()
+
+    crowded = scenario_world("crowded")
+    for col in ("device_id", "ip"):
+        assert cards_per_shared(crowded, col) > 1.4 * cards_per_shared(world, col), col
+    assert crowded["tx"].height == world["tx"].height
+
+
+def test_ring_sizes_scenario_spans_tiny_to_huge_rings(scenario_world):
+    w = scenario_world("ring_sizes", transactions=30_000)
+    cards = w["rings"].filter(pl.col("entity_type") == "card").group_by("ring_id", "ring_type").len()
+    assert cards["len"].min() <= 6 and cards["len"].max() >= 100
+    for t in RING_TYPES:  # tiny and huge rings of every type
+        sizes = cards.filter(pl.col("ring_type") == t)["len"]
+        assert sizes.min() <= 6 and sizes.max() >= 100, t
+    assert w["fraud"].height < 0.12 * w["tx"].height  # fraud stays a modest share of payments
+    _members_appear(w, {"card": "card_id", "device": "device_id", "ip": "ip", "merchant": "merchant_id"})
+    farm = w["tx"].filter(pl.col("ring_type") == "device_farm")
+    devs = set(w["rings"].filter((pl.col("ring_type") == "device_farm")
+                                 & (pl.col("entity_type") == "device"))["entity_id"])
+    per_dev = farm.filter(pl.col("device_id").is_in(list(devs))).group_by("device_id").agg(pl.col("card_id").n_unique())
+    assert per_dev.height == len(devs) and (per_dev["card_id"] >= 2).all()  # tiny farms too
+
+
+def test_cli_generate_scenario(tmp_path):
+    from cli import app
+
+    help_text = CliRunner().invoke(app, ["generate", "--help"], terminal_width=200).output
+    assert all(name in help_text for name in SCENARIOS)
+    res = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "w"), "--transactions", "2000", "--days", "7",
+                                   "--rings", "4", "--scenario", "sparse_labels", "--label-rate", "0.5", "--json"])
+    assert res.exit_code == 0, res.output
+    args = json.loads((tmp_path / "w/truth/generator.json").read_text())["arguments"]
+    assert args["scenario"] == "sparse_labels" and args["label_rate"] == 0.5 and args["camouflage"] == 0.2
+    bad = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "x"), "--scenario", "nope"])
+    assert isinstance(bad.exception, UsageError) and "ring_sizes" in str(bad.exception)  # main() prints it
