@@ -176,11 +176,15 @@ def generate_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same arguments give byte-identical files.")] = 0,
     data_format: Annotated[DataFormat, typer.Option("--format", help="File format: parquet or csv.")] = DataFormat.parquet,
     rings: Annotated[Optional[int], typer.Option("--rings", help="Fraud rings to plant, spread over the four types (default: about one per 10k payments, at least 8).")] = None,
-    camouflage: Annotated[float, typer.Option("--camouflage", help="Share of ring payments made at popular legitimate merchants (0-0.9).")] = 0.2,
-    label_rate: Annotated[float, typer.Option("--label-rate", help="Share of approved fraud payments that are ever charged back.")] = 0.3,
+    camouflage: Annotated[Optional[float], typer.Option("--camouflage", help="Share of ring payments made at popular legitimate merchants (0-0.9; default 0.2, or the scenario's).")] = None,
+    label_rate: Annotated[Optional[float], typer.Option("--label-rate", help="Share of approved fraud payments that are ever charged back (default 0.3, or the scenario's).")] = None,
+    scenario: Annotated[str, typer.Option("--scenario", help="Named world: default, camouflage (heavy camouflage, rings on public IPs), sparse_labels (10% of fraud charged back), card_present (no device_id, no ip), rich_identity (email, phone, shipping_address columns), crowded (3x legitimate sharing), ring_sizes (rings of 4 to 150 cards). Explicit options apply on top.")] = "default",
     json_: JsonOpt = False,
 ) -> None:
-    """Write a synthetic payments world with planted fraud rings (the answer key goes to truth/)."""
+    """Write a synthetic payments world with planted fraud rings (the answer key goes to truth/).
+
+    --scenario picks a named world for benchmark suites (see data/README.md).
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from graphfraud.generate import generate
@@ -189,7 +193,7 @@ def generate_cmd(
                   TimeElapsedColumn(), console=err, transient=True, disable=json_) as bar:
         task = bar.add_task("generate", total=days + 1)
         s = generate(out_dir, transactions=transactions, days=days, seed=seed, fmt=data_format.value, rings=rings,
-                     camouflage=camouflage, label_rate=label_rate,
+                     camouflage=camouflage, label_rate=label_rate, scenario=scenario,
                      progress=lambda done, total: bar.update(task, completed=done, total=total))
     if json_:
         print_json(s.to_dict())
@@ -538,6 +542,67 @@ def evaluate_cmd(
             table.add_row(t if i == 0 else "", method, *cells, str(te["n"]) if i == 0 else "",
                           str(te["positives"]) if i == 0 else "", end_section=i == len(methods) - 1)
     out.print(table)
+
+
+@app.command("benchmark")
+def benchmark_cmd(
+    suite: Annotated[str, typer.Option("--suite", help="Which worlds: dev (for choosing knobs) or test (for reporting); the same scenarios with disjoint seeds.")] = "dev",
+    transactions: Annotated[int, typer.Option("--transactions", help="Payments per world.")] = 200_000,
+    days: Annotated[int, typer.Option("--days", help="Days per world.")] = 60,
+    world: Annotated[Optional[list[str]], typer.Option("--world", help="Run only this world of the suite (repeatable; default: all).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder for worlds, models, the private Neo4j and results.json (default: <state_dir>/benchmark/<suite>-<transactions>).")] = None,
+    config: ConfigOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Run the production pipeline (build-graph, train, score, evaluate) on every world of a suite and compare the
+    GNN with every baseline. Runs on its own private local Neo4j (own state dir and port), never your graph.
+    Writes <out>/results.json with the commit, machine and command behind the figures."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from graphfraud.benchmark import STEPS, run_benchmark
+    from graphfraud.generate import suite_worlds
+
+    s = settings(config)
+    out_dir = out_dir or s.state_dir / "benchmark" / f"{suite}-{transactions}"
+    n_worlds = len(world) if world else len(suite_worlds(suite))
+    command = "graphfraud " + " ".join(sys.argv[1:])
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+                  TimeElapsedColumn(), console=err, disable=json_) as bar:
+        task = bar.add_task(f"benchmark {suite}", total=n_worlds * len(STEPS), note="starting Neo4j")
+        done_worlds: list[str] = []
+
+        def progress(name: str, step: str, i: int, n: int) -> None:
+            if i == 0 and name not in done_worlds:
+                done_worlds.append(name)
+            bar.update(task, completed=(len(done_worlds) - 1) * n + i, note=f"{name}: {step}")
+
+        report = run_benchmark(s, suite, transactions, out_dir, days, world, command, progress)
+    if json_:
+        print_json({k: report[k] for k in ("suite", "transactions", "worlds", "summary")})
+        return
+    table = Table(title=f"{suite} suite, {transactions:,} payments per world")
+    for c in ("world", "card AUPRC gnn", "xgb_graph", "mlp", "rings R/P gnn", "F1 gnn", "F1 best baseline",
+              "type acc"):
+        table.add_column(c)
+    for w in report["worlds"]:
+        card = w["nodes"].get("card") or {}
+        g = w["rings"]["gnn"]
+        best = max((w["rings"][m]["f1"] for m in ("wcc_rules", "fraudar", "labels_only")), default=0.0)
+        table.add_row(w["name"], *[_cell((card.get(m) or {}).get("auprc")) for m in ("gnn", "xgb_graph", "mlp")],
+                      f"{g['recall']:.2f} / {g['precision']:.2f}", f"{g['f1']:.3f}", f"{best:.3f}",
+                      _cell(g.get("type_accuracy")))
+    out.print(table)
+    summary = Table(title="Summary (mean / worst world)")
+    for c in ("method", "card AUPRC", "ring recall", "ring precision", "ring F1", "type accuracy"):
+        summary.add_column(c)
+    for method, m in report["summary"].items():
+        cells = []
+        for k in ("card_auprc", "ring_recall", "ring_precision", "ring_f1", "type_accuracy"):
+            v = m.get(k)
+            cells.append(f"{v['mean']:.3f} / {v['min']:.3f}" if v and v["mean"] is not None else "")
+        summary.add_row(method, *cells)
+    out.print(summary)
+    out.print(f"results: [bold]{out_dir / 'results.json'}[/bold]")
 
 
 def main() -> None:

@@ -110,7 +110,7 @@ def main() -> None:
             src, origin = generated_csv(tmpdir, args.rows)
         made_s = time.perf_counter() - t0
         rows = pl.scan_csv(src, infer_schema=False).select(pl.len()).collect().item()
-        g.write_script("schema")
+        g.ensure_schema()
 
         wipe(g)
         summary = build_graph(g, [src], batch, tmpdir / "quarantine")

@@ -1,6 +1,9 @@
 // schema: uniqueness constraints and indexes of the graphfraud graph.
-// Run before any write (build-graph and the test fixture do). Idempotent (IF NOT EXISTS).
+// Run before any write (Graph.ensure_schema: build-graph, nightly, the test fixture). Idempotent (IF NOT EXISTS).
+// Every entity node (graphfraud/registry.py) also carries :Entity {entity_type, entity_id}: entity_key makes that
+// pair unique (and indexed) for every entity type, present and future.
 // Parameters: none.
+CREATE CONSTRAINT entity_key IF NOT EXISTS FOR (n:Entity) REQUIRE (n.entity_type, n.entity_id) IS UNIQUE;
 CREATE CONSTRAINT card_id IF NOT EXISTS FOR (c:Card) REQUIRE c.card_id IS UNIQUE;
 CREATE CONSTRAINT merchant_id IF NOT EXISTS FOR (m:Merchant) REQUIRE m.merchant_id IS UNIQUE;
 CREATE CONSTRAINT device_id IF NOT EXISTS FOR (d:Device) REQUIRE d.device_id IS UNIQUE;

@@ -19,18 +19,21 @@ from torch_geometric.utils import scatter
 
 from .config import Settings
 from .export import GraphExport
-from .features import FeatureStats
+from .features import FeatureStats, model_inputs
+from .fit import Split, fit, seed_everything
 from .model import FraudGNN, ModelConfig
-from .train import Split, fit, inputs, seed_everything
+from .registry import CARD, MERCHANT, binding_types
 
 
 def rule_scores(export: GraphExport, min_cards: int = 3) -> dict[str, np.ndarray]:
-    """Connected components of the card-device-IP graph; entities in components of >= min_cards cards score."""
+    """Connected components of cards linked through binding entities (devices, IPs, e-mails ...); entities in
+    components of >= min_cards cards score."""
     g = nx.Graph()
-    for t in ("card", "device", "ip"):
+    binding = [t for t in binding_types() if t in export.ids]
+    for t in (CARD, *binding):
         g.add_nodes_from((t, i) for i in range(len(export.ids[t])))
     for (s, _, d), e in export.edges.items():
-        if s != "card" or d not in ("device", "ip"):
+        if s != CARD or d not in binding:
             continue
         g.add_edges_from(zip(((s, int(i)) for i in e["src"].to_numpy()), ((d, int(j)) for j in e["dst"].to_numpy())))
     scores = {t: np.zeros(len(export.ids[t]), dtype=np.float32) for t in export.ids}
@@ -39,11 +42,11 @@ def rule_scores(export: GraphExport, min_cards: int = 3) -> dict[str, np.ndarray
         if n_cards >= min_cards:
             for t, i in comp:
                 scores[t][i] = n_cards
-    pays = export.edges[("card", "pays", "merchant")]
-    flagged = (scores["card"][pays["src"].to_numpy()] > 0).astype(np.float32)
-    n = np.bincount(pays["dst"].to_numpy(), minlength=len(export.ids["merchant"]))
-    hit = np.bincount(pays["dst"].to_numpy(), weights=flagged, minlength=len(export.ids["merchant"]))
-    scores["merchant"] = (hit / np.maximum(n, 1)).astype(np.float32)
+    pays = export.edges[(CARD, "pays", MERCHANT)]
+    flagged = (scores[CARD][pays["src"].to_numpy()] > 0).astype(np.float32)
+    n = np.bincount(pays["dst"].to_numpy(), minlength=len(export.ids[MERCHANT]))
+    hit = np.bincount(pays["dst"].to_numpy(), weights=flagged, minlength=len(export.ids[MERCHANT]))
+    scores[MERCHANT] = (hit / np.maximum(n, 1)).astype(np.float32)
     return scores
 
 
@@ -65,7 +68,7 @@ def neighbour_features(x: dict[str, torch.Tensor], edge_index: dict) -> dict[str
 def xgb_graph_scores(export: GraphExport, stats: FeatureStats, split: Split, seed: int,
                      n_threads: int = 2) -> dict[str, np.ndarray]:
     """XGBGraph per node type, early-stopped on the validation split; types without known fraud score 0."""
-    x, edge_index = inputs(export, stats)
+    x, edge_index = model_inputs(export, stats)
     feats = neighbour_features(x, edge_index)
     scores = {}
     for t, f in feats.items():
@@ -88,7 +91,7 @@ def xgb_graph_scores(export: GraphExport, stats: FeatureStats, split: Split, see
 def mlp_scores(export: GraphExport, stats: FeatureStats, split: Split, settings: Settings) -> dict[str, np.ndarray]:
     """The GNN's encoder/decoder with no message passing, trained by the same loop on the same split."""
     seed_everything(settings.seed)
-    x, _ = inputs(export, stats)
+    x, _ = model_inputs(export, stats)
     cfg = ModelConfig(node_types=list(x), edge_types=[], in_dims={t: v.shape[1] for t, v in x.items()},
                       hidden=settings.hidden, layers=0, dropout=settings.dropout)
     model = FraudGNN(cfg)

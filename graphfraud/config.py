@@ -99,6 +99,17 @@ class Settings:
         return None
 
 
+# The settings a model is trained with: saved with the model (models.py) and reapplied to settings for baselines
+# and retraining, so they are listed here once.
+HYPERPARAMETERS = ("seed", "epochs", "hidden", "layers", "lr", "patience", "propagate_alpha", "dropout", "weight_decay",
+                   "val_share")
+
+
+def hyperparameters(settings: Settings) -> dict[str, Any]:
+    """The model-relevant settings as a plain dict (saved in a model's config.json)."""
+    return {k: getattr(settings, k) for k in HYPERPARAMETERS}
+
+
 # Environment variables that are not GRAPHFRAUD_<FIELD>.
 _ENV_ALIASES = {
     "NEO4J_URI": "neo4j_uri",

@@ -18,6 +18,7 @@ from neo4j import GraphDatabase, RoutingControl
 from neo4j import exceptions as nx
 
 from .config import REPO_ROOT, Settings
+from .registry import ENTITIES
 from .errors import AccessModeError, DatabaseUnavailable, GraphfraudError, UsageError
 
 CYPHER_DIR = REPO_ROOT / "cypher"
@@ -149,6 +150,13 @@ class Graph:
         for stmt in split_statements(load_cypher(name)):
             self._execute(stmt, None, write=True)
 
+    def ensure_schema(self) -> None:
+        """Constraints and indexes (cypher/schema), then the migration of entity nodes written before the entity
+        registry (admin/migrate_entities: a no-op on a current graph). Run before any write."""
+        self.write_script("schema")
+        for e in ENTITIES:
+            self.write_autocommit("admin/migrate_entities", {"label": e.label, "type": e.name, "key": e.key})
+
     def write_batch(self, name: str, params: dict[str, Any]) -> dict[str, int]:
         """One managed write transaction of a batched UNWIND query; returns the update counters."""
         query = load_cypher(name)
@@ -159,6 +167,19 @@ class Graph:
             return {"nodes_created": c.nodes_created, "relationships_created": c.relationships_created,
                     "properties_set": c.properties_set, "nodes_deleted": c.nodes_deleted,
                     "relationships_deleted": c.relationships_deleted}
+
+        with _translated(self.settings), self.driver.session(database=self.database) as s:
+            return s.execute_write(work)
+
+    def write_two_steps(self, first: str, then: str, params: dict[str, Any], carry: str) -> dict[str, Any]:
+        """Two named queries in ONE managed write transaction (retried as a whole): `first` returns one row, whose
+        column `carry` is passed to `then` with the same `params`. Returns first's row."""
+        q1, q2 = load_cypher(first), load_cypher(then)
+
+        def work(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
+            row = tx.run(q1, params).single(strict=True).data()
+            tx.run(q2, {**params, carry: row[carry]}).consume()
+            return row
 
         with _translated(self.settings), self.driver.session(database=self.database) as s:
             return s.execute_write(work)

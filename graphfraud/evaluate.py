@@ -1,12 +1,12 @@
 """Honest evaluation of the GNN against the baselines, on the same export, split and test entities.
 
-Test entities of a node type: every entity of the export (graph as of the model's cut-off) NOT known as fraud
-at the cut-off (label != 1), so no label seen in training is scored. Positives among them: with `truth_dir`, the
-generator's ring members (truth/rings.csv) that took part in a ring payment before the cut-off (members whose ring
-activity lies wholly after the cut-off are left out: the graph as of the cut-off cannot show it); without it,
-entities whose fraud became known after the cut-off (chargebacks/confirmed labels reported later, same labelling
-rules as training).
-The result is a dict so that later stages can add keys (e.g. "rings") next to "nodes".
+The graph is read once (export.History); the export as of the model's cut-off is built from it for node metrics,
+and the export of the whole graph (as `graphfraud score` sees it) for ring metrics.
+Test entities of a node type: every entity of the export as of the cut-off NOT known as fraud at the cut-off
+(label != 1), so no label seen in training is scored. Positives among them: with `truth_dir`, the generator's ring
+members (truth/rings.csv) that took part in a ring payment before the cut-off (members whose ring activity lies
+wholly after the cut-off are left out: the graph as of the cut-off cannot show it); without it, entities whose fraud
+became known after the cut-off (chargebacks/confirmed labels reported later, same labelling rules as training).
 """
 
 from __future__ import annotations
@@ -16,19 +16,18 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from .baselines import mlp_scores, rule_scores, xgb_graph_scores
 from .config import Settings, load_settings
 from .db import Graph
-from .errors import GraphfraudError
-from .export import GraphExport, Progress, export_graph, later_labels
-from .features import NODE_TYPES
-from .predict import latest_model_dir, load_model, predict
-from .train import split_labels
+from .export import GraphExport, Progress, read_history
+from .fit import split_labels
+from .models import latest_model_dir, load_model
+from .predict import predict, predict_heads_and_scores
+from .ring_eval import Truth, load_fraud_transactions, load_truth, ring_metrics
 
-METHODS = ("gnn", "gnn_raw", "xgb_graph", "mlp", "rules")
+TRUTH_BATCH = 10_000  # fraud transaction ids per lookup of their entities
 
 
 def recall_at_precision(y: np.ndarray, score: np.ndarray, precision: float = 0.9) -> float:
@@ -57,34 +56,23 @@ def node_metrics(scores: dict[str, dict[str, np.ndarray]], truth: dict[str, np.n
     return out
 
 
-def truth_labels(graph: Graph, truth_dir: Path, export: GraphExport) -> tuple[dict[str, np.ndarray], dict]:
+def truth_labels(graph: Graph, truth: Truth, fraud_ids: list[str],
+                 export: GraphExport) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Generator truth for the export's entities: (labels, keep masks).
 
-    1: a planted ring member (truth/rings.csv) that took part in a ring payment before the cut-off;
-    0: not a ring member; left out (keep False): a ring member whose ring payments all come after the cut-off,
-    which the graph as of the cut-off cannot show (it is neither a finding nor a legitimate entity)."""
-    base = Path(truth_dir)
-    base = base if (base / "rings.csv").exists() else base / "truth"
-    if not (base / "rings.csv").exists():
-        raise GraphfraudError(f"no rings.csv in {truth_dir} or {truth_dir}/truth: pass the generator's output folder")
-    rings = pl.read_csv(base / "rings.csv", schema_overrides={"entity_id": pl.String})
-    fraud_files = sorted(base.glob("fraud_transactions.*"))
-    if not fraud_files:
-        raise GraphfraudError(f"no fraud_transactions.parquet/.csv in {base}")
-    f = fraud_files[0]
-    fraud = pl.read_parquet(f) if f.suffix == ".parquet" else pl.read_csv(f, schema_overrides={"transaction_id": pl.String})
-    active: dict[str, set[str]] = {t: set() for t in NODE_TYPES}
-    ids = fraud["transaction_id"].to_list()
-    for i in range(0, len(ids), 10_000):
-        for row in graph.read("export/transaction_entities", {"ids": ids[i:i + 10_000], "cutoff": export.cutoff}):
-            for t in NODE_TYPES:
-                if row[t] is not None:
-                    active[t].add(row[t])
+    1: a planted ring member that took part in a ring payment before the cut-off; 0: not a ring member; left out
+    (keep False): a ring member whose ring payments all come after the cut-off, which the graph as of the cut-off
+    cannot show (it is neither a finding nor a legitimate entity)."""
+    active: set[tuple[str, str]] = set()
+    for i in range(0, len(fraud_ids), TRUTH_BATCH):
+        for row in graph.read("export/transaction_entities", {"ids": fraud_ids[i:i + TRUTH_BATCH],
+                                                              "cutoff": export.cutoff}):
+            active.add((row["entity_type"], row["entity_id"]))
+    members = {k for _, keys in truth.values() for k in keys}
     labels, keep = {}, {}
-    for t in NODE_TYPES:
-        members = set(rings.filter(pl.col("entity_type") == t)["entity_id"].to_list())
-        is_member = np.fromiter((i in members for i in export.ids[t]), dtype=bool, count=len(export.ids[t]))
-        seen = np.fromiter((i in active[t] for i in export.ids[t]), dtype=bool, count=len(export.ids[t]))
+    for t, ids in export.ids.items():
+        is_member = np.fromiter(((t, i) in members for i in ids), dtype=bool, count=len(ids))
+        seen = np.fromiter(((t, i) in active for i in ids), dtype=bool, count=len(ids))
         labels[t] = (is_member & seen).astype(np.int8)
         keep[t] = ~is_member | seen
     return labels, keep
@@ -93,40 +81,43 @@ def truth_labels(graph: Graph, truth_dir: Path, export: GraphExport) -> tuple[di
 def evaluate(graph: Graph, model_dir: Path | None = None, truth_dir: Path | None = None,
              cutoff: datetime | None = None, settings: Settings | None = None,
              progress: Progress | None = None) -> dict:
-    """Score the test entities with the GNN and each baseline; {"nodes": node_metrics, "test_entities": ...}."""
+    """Score the test entities with the GNN and each baseline; with `truth_dir`, also the rings. Returns
+    {"nodes": node_metrics, "test_entities": ..., "model": ..., "rings": ... (with truth)}."""
     settings = settings or load_settings()
-    bundle = load_model(model_dir or latest_model_dir(settings))
-    export = export_graph(graph, cutoff or bundle.cutoff, progress)
-    # baselines use the model's own seed, validation share and width, on the identical split
-    hyper = bundle.hyper
-    base = dataclasses.replace(settings, **{k: hyper[k] for k in ("seed", "val_share", "hidden", "lr", "weight_decay",
-                                                                  "dropout", "epochs", "patience")})
+    bundle = load_model(model_dir or latest_model_dir(settings.models_dir))
+    history = read_history(graph, progress)
+    export = history.as_of(cutoff or bundle.cutoff)
+    # baselines use the model's own hyper-parameters (seed, validation share, width ...), on the identical split
+    base = dataclasses.replace(settings, **bundle.hyper)
     split = split_labels(export.labels, base.seed, base.val_share)
     # "gnn" is the model as it scores in production (with prediction propagation); "gnn_raw" is its heads alone
     scores = {"gnn": predict(bundle, export), "gnn_raw": predict(bundle, export, propagate_alpha=0.0)}
-    if progress:
-        progress("baselines", 0, 3, "xgb_graph")
-    scores["xgb_graph"] = xgb_graph_scores(export, bundle.stats, split, base.seed)
-    if progress:
-        progress("baselines", 1, 3, "mlp")
-    scores["mlp"] = mlp_scores(export, bundle.stats, split, base)
-    if progress:
-        progress("baselines", 2, 3, "rules")
-    scores["rules"] = rule_scores(export)
-    if truth_dir:
-        truth, keep = truth_labels(graph, truth_dir, export)
+    for i, (name, fn) in enumerate((("xgb_graph", lambda: xgb_graph_scores(export, bundle.stats, split, base.seed)),
+                                    ("mlp", lambda: mlp_scores(export, bundle.stats, split, base)),
+                                    ("rules", lambda: rule_scores(export)))):
+        if progress:
+            progress("baselines", i, 3, name)
+        scores[name] = fn()
+    truth = load_truth(truth_dir) if truth_dir else None
+    if truth is not None:
+        labels, keep = truth_labels(graph, truth, load_fraud_transactions(truth_dir), export)
     else:
-        truth, keep = later_labels(graph, export), {t: np.ones(len(export.ids[t]), bool) for t in NODE_TYPES}
-    test = {t: (export.labels[t] != 1) & keep[t] for t in NODE_TYPES}
+        labels, keep = history.later_labels(export), {t: np.ones(len(ids), bool) for t, ids in export.ids.items()}
+    test = {t: (export.labels[t] != 1) & keep[t] for t in export.ids}
     result = {
-        "nodes": node_metrics(scores, {t: (truth[t] == 1) for t in NODE_TYPES}, test),
-        "test_entities": {t: {"n": int(test[t].sum()), "positives": int((truth[t][test[t]] == 1).sum())}
-                          for t in NODE_TYPES},
+        "nodes": node_metrics(scores, {t: labels[t] == 1 for t in export.ids}, test),
+        "test_entities": {t: {"n": int(test[t].sum()), "positives": int((labels[t][test[t]] == 1).sum())}
+                          for t in export.ids},
         "model": {"version": bundle.version, "path": str(bundle.path), "cutoff": export.cutoff.isoformat(),
                   "truth": str(truth_dir) if truth_dir else "labels known after the cut-off"},
     }
-    if truth_dir:  # ring metrics for the GNN and the baselines (graphfraud.ring_eval)
-        from .ring_eval import evaluate_rings
-
-        result["rings"] = evaluate_rings(graph, bundle, truth_dir)
+    if truth is not None:  # rings as `graphfraud score` finds them: the whole graph, rings from the model's heads
+        whole = history.as_of(history.end)
+        heads, _ = predict_heads_and_scores(bundle, whole)
+        chargebacks = history.chargebacks.filter(history.chargebacks["chargeback_ms"]
+                                                 < int(bundle.cutoff.timestamp() * 1000))
+        rings = ring_metrics(whole, heads, truth, chargebacks=chargebacks)
+        rings["graph_as_of"] = whole.cutoff.isoformat()
+        rings["labels_known_at"] = bundle.cutoff.isoformat()
+        result["rings"] = rings
     return result

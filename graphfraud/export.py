@@ -30,19 +30,14 @@ from torch_geometric.data import HeteroData
 
 from .db import Graph
 from .errors import GraphfraudError
-from .features import NODE_TYPES, FeatureStats, feature_names, node_features
+from .features import node_features
+from .registry import ENTITY_NAMES, edge_columns
 
-# Forward edge types and the transaction columns they join; each gets a reverse type 'rev_<relation>'.
-EDGE_TYPES: dict[tuple[str, str, str], tuple[str, str]] = {
-    ("card", "pays", "merchant"): ("card", "merchant"),
-    ("card", "uses", "device"): ("card", "device"),
-    ("card", "via", "ip"): ("card", "ip"),
-    ("device", "via", "ip"): ("device", "ip"),
-}
-TX_SCHEMA = {"card": pl.String, "merchant": pl.String, "device": pl.String, "ip": pl.String, "ts": pl.Int64,
-             "amount": pl.Float64, "declined": pl.Boolean, "ecom": pl.Boolean, "country": pl.String}
-CB_SCHEMA = {"card": pl.String, "merchant": pl.String, "device": pl.String, "ip": pl.String, "ts": pl.Int64,
-             "chargeback_ms": pl.Int64}
+# One column per entity type (registry order; null where a transaction has no such entity), then the facts.
+ENTITY_SCHEMA = {t: pl.String for t in ENTITY_NAMES}
+TX_SCHEMA = {**ENTITY_SCHEMA, "ts": pl.Int64, "amount": pl.Float64, "declined": pl.Boolean, "ecom": pl.Boolean,
+             "country": pl.String}
+CB_SCHEMA = {**ENTITY_SCHEMA, "ts": pl.Int64, "chargeback_ms": pl.Int64}
 MIN_CHARGEBACKS = 2  # non-card entity: charged-back transactions needed to call it fraud ...
 MIN_CHARGEBACK_SHARE = 0.10  # ... and the share of its transactions they must make up
 STREAM_CHUNK = 100_000  # rows turned into one polars frame while streaming
@@ -52,7 +47,7 @@ Progress = Callable[[str, int, "int | None", str], None]  # (stage, done, total 
 
 @dataclass
 class GraphExport:
-    data: HeteroData  # data[t].x float32 normalised features (stats of this export); forward + reverse edges
+    data: HeteroData  # node counts and forward + reverse edge indices (no features: see to_heterodata)
     ids: dict[str, list[str]]  # node type -> entity ids in index order
     features: dict[str, pl.DataFrame]  # node type -> RAW features, one row per index
     edges: dict[tuple[str, str, str], pl.DataFrame]  # forward types: src, dst, n_tx, amount, n_declined, first_ts, last_ts
@@ -83,13 +78,19 @@ def default_cutoff(graph: Graph, test_share: float = 0.2) -> datetime:
 
 
 def _stream_frame(graph: Graph, name: str, params: dict, schema: dict, progress: Progress | None) -> pl.DataFrame:
-    """Stream a query's rows into one polars frame, STREAM_CHUNK rows at a time (bounded Python memory)."""
+    """Stream a query's rows into one polars frame, STREAM_CHUNK rows at a time (bounded Python memory). A row's
+    `links` ([entity_type, entity_id] pairs) fill the entity columns it has; the others stay null."""
     chunks: list[pl.DataFrame] = []
     cols: dict[str, list] = {c: [] for c in schema}
+    plain = [c for c in schema if c not in ENTITY_SCHEMA or c in ("card", "merchant")]
+    linked = [c for c in schema if c not in plain]
     n = 0
     for row in graph.stream(name, params):
-        for c in schema:
+        for c in plain:
             cols[c].append(row[c])
+        links = dict(row["links"])
+        for c in linked:
+            cols[c].append(links.get(c))
         n += 1
         if n % STREAM_CHUNK == 0:
             chunks.append(pl.DataFrame(cols, schema=schema))
@@ -160,13 +161,15 @@ def build_export(tx: pl.DataFrame, chargebacks: pl.DataFrame, confirmed: pl.Data
     """Nodes, edges, features and labels from transaction rows (all before `cutoff`): pure, no database."""
     cutoff = utc(cutoff)
     cutoff_ms = int(cutoff.timestamp() * 1000)
-    ids = {t: sorted(tx[t].drop_nulls().unique().to_list()) for t in NODE_TYPES}
+    tx, chargebacks = conform(tx, TX_SCHEMA), conform(chargebacks, CB_SCHEMA)
+    types = present_types(tx)
+    ids = {t: sorted(tx[t].drop_nulls().unique().to_list()) for t in types}
     index = {t: pl.DataFrame({t: ids[t], f"{t}_idx": np.arange(len(ids[t]))},
-                             schema={t: pl.String, f"{t}_idx": pl.Int64}) for t in NODE_TYPES}
-    features = {t: node_features(tx, t, ids[t], cutoff_ms) for t in NODE_TYPES}
+                             schema={t: pl.String, f"{t}_idx": pl.Int64}) for t in types}
+    features = {t: node_features(tx, t, ids[t], cutoff_ms, types) for t in types}
 
     edges: dict[tuple[str, str, str], pl.DataFrame] = {}
-    for et, (a, b) in EDGE_TYPES.items():
+    for et, (a, b) in edge_columns(types).items():
         e = tx.filter(pl.col(a).is_not_null() & pl.col(b).is_not_null()).group_by(a, b).agg(
             n_tx=pl.len(), amount=pl.col("amount").sum(), n_declined=pl.col("declined").sum(),
             first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max())
@@ -176,21 +179,32 @@ def build_export(tx: pl.DataFrame, chargebacks: pl.DataFrame, confirmed: pl.Data
                              last_ts="last_ts").sort("src", "dst")
 
     labels, label_times = {}, {}
-    for t in NODE_TYPES:
+    for t in types:
         labels[t], label_times[t] = entity_labels(t, ids[t], features[t]["n_tx"].to_numpy(), chargebacks, confirmed)
 
-    stats = FeatureStats.fit(features)
-    data = to_heterodata(ids, {t: stats.transform(t, features[t]) for t in NODE_TYPES}, edges)
+    data = to_heterodata(ids, edges)
     return GraphExport(data=data, ids=ids, features=features, edges=edges, labels=labels, label_times=label_times,
                        cutoff=cutoff, fingerprint=fingerprint(ids, edges, features))
 
 
-def to_heterodata(ids: dict[str, list[str]], x: dict[str, np.ndarray],
-                  edges: dict[tuple[str, str, str], pl.DataFrame]) -> HeteroData:
-    """HeteroData with node features `x` and each forward edge type plus its reverse ('rev_<relation>')."""
+def conform(data: pl.DataFrame | dict | list, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A frame with exactly `schema`'s columns and types, from a frame, a dict of columns or a list of row dicts;
+    a column it lacks (an entity type the data does not have) is all null."""
+    df = data if isinstance(data, pl.DataFrame) else pl.DataFrame(data)
+    return df.select([pl.col(c).cast(t) if c in df.columns else pl.lit(None, t).alias(c) for c, t in schema.items()])
+
+
+def present_types(tx: pl.DataFrame) -> list[str]:
+    """The entity types (registry order) that at least one transaction has: the node types of this graph."""
+    return [t for t in ENTITY_NAMES if t in tx.columns and tx[t].null_count() < tx.height]
+
+
+def to_heterodata(ids: dict[str, list[str]], edges: dict[tuple[str, str, str], pl.DataFrame]) -> HeteroData:
+    """HeteroData with every node type's size and each forward edge type plus its reverse ('rev_<relation>').
+    It holds no features: model inputs are the raw features normalised with the MODEL's statistics
+    (features.model_inputs), so nobody can mistake this export's own normalisation for them."""
     data = HeteroData()
-    for t in NODE_TYPES:
-        data[t].x = torch.from_numpy(x[t])  # [num_nodes, num_features] float32
+    for t in ids:
         data[t].num_nodes = len(ids[t])
     for (s, r, d), e in edges.items():
         ei = torch.from_numpy(np.stack([e["src"].to_numpy(), e["dst"].to_numpy()]).astype(np.int64))  # [2, E]
@@ -203,7 +217,7 @@ def fingerprint(ids: dict[str, list[str]], edges: dict[tuple[str, str, str], pl.
                 features: dict[str, pl.DataFrame]) -> str:
     """sha256 (first 16 hex) over node ids, edge endpoints and feature names: same graph, same fingerprint."""
     h = hashlib.sha256()
-    for t in NODE_TYPES:
+    for t in ids:
         h.update(f"{t}:{len(ids[t])}:{','.join(features[t].columns)}\n".encode())
         for i in ids[t]:
             h.update(i.encode() + b"\0")
@@ -223,16 +237,50 @@ def export_graph(graph: Graph, cutoff: datetime | None = None, progress: Progres
     return build_export(tx, read_chargebacks(graph, cutoff, cutoff), read_confirmed(graph, cutoff), cutoff)
 
 
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass
+class History:
+    """Everything in the graph, read once: transactions, chargebacks (with when they were reported), confirmed labels.
+    Exports as of any cut-off are then built from it without touching the database again (`as_of`)."""
+
+    tx: pl.DataFrame  # TX_SCHEMA
+    chargebacks: pl.DataFrame  # CB_SCHEMA, every chargeback ever reported
+    confirmed: pl.DataFrame  # every confirmed label
+    end: datetime  # just after the last transaction
+
+    def as_of(self, cutoff: datetime) -> GraphExport:
+        """The export as `export_graph(graph, cutoff)` would build it: transactions and labels known before cutoff."""
+        ms = int(utc(cutoff).timestamp() * 1000)
+        tx = self.tx.filter(pl.col("ts") < ms)
+        if tx.height == 0:
+            raise GraphfraudError(f"no transactions before the cut-off {utc(cutoff).isoformat()}")
+        cb = self.chargebacks.filter((pl.col("ts") < ms) & (pl.col("chargeback_ms") < ms))
+        conf = self.confirmed.filter(pl.col("labelled_ms").fill_null(0) < ms)
+        return build_export(tx, cb, conf, cutoff)
+
+    def later_labels(self, export: GraphExport) -> dict[str, np.ndarray]:
+        """Labels of the export's entities by the training rules, from chargebacks and confirmations known at any
+        time: fraud done before the export's cut-off and learned later (evaluation without generator truth)."""
+        ms = int(export.cutoff.timestamp() * 1000)
+        cb = self.chargebacks.filter(pl.col("ts") < ms)
+        return {t: entity_labels(t, export.ids[t], export.features[t]["n_tx"].to_numpy(), cb, self.confirmed)[0]
+                for t in export.ids}
+
+
+def read_history(graph: Graph, progress: Progress | None = None) -> History:
+    """Read every transaction, chargeback and confirmed label of the graph once."""
+    end = time_range(graph)[1] + timedelta(milliseconds=1)
+    return History(read_transactions(graph, end, progress), read_chargebacks(graph, end, FAR_FUTURE),
+                   read_confirmed(graph, FAR_FUTURE), end)
+
+
 def later_labels(graph: Graph, export: GraphExport, horizon: datetime | None = None) -> dict[str, np.ndarray]:
     """Labels of the export's entities by the same rules, with chargebacks/confirmations known before `horizon`
     (default: ever). For evaluation without generator truth: fraud done before the cut-off, learned later."""
-    horizon = utc(horizon) if horizon is not None else datetime(9999, 1, 1, tzinfo=timezone.utc)
+    horizon = utc(horizon) if horizon is not None else FAR_FUTURE
     cb = read_chargebacks(graph, export.cutoff, horizon)
     conf = read_confirmed(graph, horizon)
     return {t: entity_labels(t, export.ids[t], export.features[t]["n_tx"].to_numpy(), cb, conf)[0]
-            for t in NODE_TYPES}
-
-
-def all_feature_names() -> dict[str, list[str]]:
-    """The feature schema this code produces, per node type."""
-    return {t: feature_names(t) for t in NODE_TYPES}
+            for t in export.ids}

@@ -1,8 +1,10 @@
 """Node features computed from the transactions of the graph, and their normalisation.
 
-Input: one row per transaction (columns card, merchant, device, ip, ts [epoch ms], amount, declined, ecom, country),
-as exported from Neo4j before the cut-off. Output: one polars DataFrame per node type, one row per entity, raw values.
-Normalisation (log1p for heavy-tailed columns, then z-score) uses statistics of the TRAINING export, saved with the model.
+Input: one row per transaction (one column per entity type of the registry: card, merchant, device, ip, ...; ts
+[epoch ms], amount, declined, ecom, country), as exported from Neo4j before the cut-off. Output: one polars DataFrame
+per node type present, one row per entity, raw values; the feature set follows the entity types present (a graph
+without devices has no device counterpart features). Normalisation (log1p for heavy-tailed columns, then z-score)
+uses statistics of the TRAINING export, saved with the model; `model_inputs` applies them.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import torch
 
-NODE_TYPES = ("card", "merchant", "device", "ip")
+from .registry import CARD, binding_types
+
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 SMALL_AMOUNT = 10.0  # amounts below this count as "small" (card-testing authorisations)
@@ -24,33 +28,34 @@ COMMON = [
     "small_share", "whole_share", "round_share", "distinct_amount_share", "n_countries", "hour_std",
     "night_share", "age_days", "recency_days", "span_days", "active_days", "max_tx_hour", "max_tx_day",
 ]
-# Distinct counterparties and the share of the entity's transactions that go to its top counterparty.
-COUNTERPARTS = {
-    "card": ["merchant", "device", "ip"],
-    "merchant": ["card", "device", "ip"],
-    "device": ["card", "merchant", "ip"],
-    "ip": ["card", "merchant", "device"],
-}
-# Two-hop structure that analysts read directly: how crowded are the devices/IPs a card uses.
-CARD_EXTRA = ["max_cards_per_device", "max_cards_per_ip", "mean_cards_per_device"]
+# Then, per other entity type present: distinct counterparties and the share of the entity's transactions that go
+# to its top counterparty. Cards also get two-hop structure that analysts read directly: how crowded the devices,
+# IPs, e-mails ... they use are (most and mean cards per binding entity).
 
 # Columns that are counts, amounts or durations: heavy-tailed, so log1p before the z-score.
 LOG_PREFIXES = ("n_", "amount_sum", "amount_mean", "amount_max", "amount_std", "age_days", "recency_days",
                 "span_days", "active_days", "max_tx_", "max_cards_", "mean_cards_")
 
 
-def feature_names(node_type: str) -> list[str]:
-    """The feature columns of a node type, in model input order."""
+def _crowded(types: list[str]) -> list[str]:
+    return [t for t in binding_types() if t in types]
+
+
+def feature_names(node_type: str, types: list[str]) -> list[str]:
+    """The feature columns of a node type in a graph of entity `types`, in model input order."""
     names = list(COMMON)
-    for other in COUNTERPARTS[node_type]:
-        names += [f"n_{other}s", f"top_{other}_share"]
-    if node_type == "card":
-        names += CARD_EXTRA
+    for other in types:
+        if other != node_type:
+            names += [f"n_{other}s", f"top_{other}_share"]
+    if node_type == CARD:
+        for other in _crowded(types):
+            names += [f"max_cards_per_{other}", f"mean_cards_per_{other}"]
     return names
 
 
-def node_features(tx: pl.DataFrame, node_type: str, ids: list[str], cutoff_ms: int) -> pl.DataFrame:
-    """Raw features of every entity in `ids` (index order) of `node_type`, from the transactions `tx`."""
+def node_features(tx: pl.DataFrame, node_type: str, ids: list[str], cutoff_ms: int, types: list[str]) -> pl.DataFrame:
+    """Raw features of every entity in `ids` (index order) of `node_type`, from the transactions `tx`, in a graph of
+    entity `types`."""
     key = node_type
     df = tx.filter(pl.col(key).is_not_null()).with_columns(
         hour=((pl.col("ts") // HOUR_MS) % 24).cast(pl.Float64),
@@ -82,29 +87,29 @@ def node_features(tx: pl.DataFrame, node_type: str, ids: list[str], cutoff_ms: i
     for bucket, name in (("hour_bucket", "max_tx_hour"), ("day_bucket", "max_tx_day")):
         v = df.group_by(key, bucket).len().group_by(key).agg(pl.col("len").max().cast(pl.Float64).alias(name))
         agg = agg.join(v, on=key, how="left")
-    for other in COUNTERPARTS[node_type]:
+    for other in (o for o in types if o != node_type):
         pair = df.filter(pl.col(other).is_not_null()).group_by(key, other).len()
         c = pair.group_by(key).agg(pl.len().cast(pl.Float64).alias(f"n_{other}s"),
                                    pl.col("len").max().cast(pl.Float64).alias(f"_top_{other}"))
         agg = agg.join(c, on=key, how="left").with_columns(
             (pl.col(f"_top_{other}").fill_null(0.0) / pl.col("n_tx")).alias(f"top_{other}_share"),
         ).drop(f"_top_{other}")
-    if node_type == "card":
-        agg = agg.join(_card_crowding(tx), on="card", how="left")
-    frame = pl.DataFrame({key: ids}).join(agg, on=key, how="left", maintain_order="left")
-    names = feature_names(node_type)
+    if node_type == CARD:
+        agg = agg.join(_card_crowding(tx, _crowded(types)), on=CARD, how="left")
+    frame = pl.DataFrame({key: ids}, schema={key: pl.String}).join(agg, on=key, how="left", maintain_order="left")
+    names = feature_names(node_type, types)
     return frame.select([pl.col(n).cast(pl.Float64).fill_null(0.0).fill_nan(0.0) for n in names])
 
 
-def _card_crowding(tx: pl.DataFrame) -> pl.DataFrame:
-    """Per card: the most (and mean) cards seen on any of its devices, the most cards on any of its IPs."""
-    out = pl.DataFrame({"card": tx["card"].unique()})
-    for other, cols in (("device", ["max_cards_per_device", "mean_cards_per_device"]), ("ip", ["max_cards_per_ip"])):
-        pairs = tx.filter(pl.col(other).is_not_null()).select("card", other).unique()
+def _card_crowding(tx: pl.DataFrame, others: list[str]) -> pl.DataFrame:
+    """Per card and binding entity type: the most and the mean cards seen on any of the card's entities of that type."""
+    out = pl.DataFrame({CARD: tx[CARD].unique()})
+    for other in others:
+        pairs = tx.filter(pl.col(other).is_not_null()).select(CARD, other).unique()
         crowd = pairs.group_by(other).agg(pl.len().cast(pl.Float64).alias("crowd"))
-        per_card = pairs.join(crowd, on=other).group_by("card").agg(
-            pl.col("crowd").max().alias(cols[0]), *([pl.col("crowd").mean().alias(cols[1])] if len(cols) > 1 else []))
-        out = out.join(per_card, on="card", how="left")
+        per_card = pairs.join(crowd, on=other).group_by(CARD).agg(
+            pl.col("crowd").max().alias(f"max_cards_per_{other}"), pl.col("crowd").mean().alias(f"mean_cards_per_{other}"))
+        out = out.join(per_card, on=CARD, how="left")
     return out
 
 
@@ -147,3 +152,11 @@ class FeatureStats:
 def _pre(v: np.ndarray, log: bool) -> np.ndarray:
     v = np.nan_to_num(v.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     return np.log1p(np.maximum(v, 0.0)) if log else v
+
+
+def model_inputs(export, stats: FeatureStats) -> tuple[dict[str, torch.Tensor], dict]:
+    """Model inputs of a GraphExport: raw features normalised with `stats` (the model's training statistics) per node
+    type, [num_nodes, num_features] float32, and edge indices [2, E] per edge type."""
+    x = {t: torch.from_numpy(stats.transform(t, export.features[t])) for t in export.features}
+    edge_index = {et: export.data[et].edge_index for et in export.data.edge_types}
+    return x, edge_index

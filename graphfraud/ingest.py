@@ -21,6 +21,7 @@ import polars as pl
 from . import validate as v
 from .db import Graph
 from .errors import UsageError
+from .registry import OPTIONAL_ENTITIES, cypher_params
 
 # progress(rows_done, rows_total_estimate): called after each batch and each file.
 Progress = Callable[[int, int], None]
@@ -113,11 +114,14 @@ def _load_transactions(graph: Graph, good: pl.DataFrame, batch_size: int,
     dups = good.filter(~pl.col("first") & pl.col("same"))  # repeated identically within the file
     clash = good.filter(~pl.col("first") & ~pl.col("same")).with_columns(reason=pl.lit(CONFLICT_IN_LOAD))
     todo = good.filter(pl.col("first"))
-    fields = ["transaction_id", "ts", "card_id", "merchant_id", "device_id", "ip", "amount", "currency", "mcc",
-              "country", "channel", "status", "content_hash"]
+    fields = ["transaction_id", "ts", "card_id", "merchant_id", "amount", "currency", "mcc", "country", "channel",
+              "status", "content_hash"]
     loaded, conflict_ids = 0, set()
     for batch in _batches(todo, batch_size):
-        res = graph.write("ingest/transactions", {c: batch.get_column(c).to_list() for c in fields})[0]
+        params = {c: batch.get_column(c).to_list() for c in fields}
+        params["links"] = _links(batch)
+        res = graph.write_two_steps("ingest/transactions", "ingest/transaction_links", {**params, **cypher_params()},
+                                    carry="new")
         loaded += res["created"]
         conflict_ids.update(res["conflicts"])
         tick(batch.height)
@@ -126,6 +130,12 @@ def _load_transactions(graph: Graph, good: pl.DataFrame, batch_size: int,
     bad = pl.concat([clash, pl.concat([todo.filter(rejected), dups.filter(rejected)])
                      .with_columns(reason=pl.lit(CONFLICT_IN_GRAPH))])
     return loaded, good.height - loaded - bad.height, bad
+
+
+def _links(batch: pl.DataFrame) -> list[list[list[str]]]:
+    """Per row, [entity_type, entity_id] of each optional entity it names (device, IP, e-mail ...)."""
+    cols = [(e.name, batch.get_column(e.column).to_list()) for e in OPTIONAL_ENTITIES]
+    return [[[t, vals[i]] for t, vals in cols if vals[i] is not None] for i in range(batch.height)]
 
 
 def _load_chargebacks(graph: Graph, good: pl.DataFrame, batch_size: int,
@@ -157,7 +167,7 @@ def _load_labels(graph: Graph, good: pl.DataFrame, batch_size: int,
     bad = good.filter(~pl.col("first") & pl.col("clash")).with_columns(reason=pl.lit(LABEL_CONFLICT))
     loaded = 0
     for batch in _batches(todo, batch_size):
-        res = graph.write("ingest/labels", {"rows": batch.select(*key, "label", "ms").to_dicts()})[0]
+        res = graph.write("ingest/labels", {"rows": batch.select(*key, "label", "ms").to_dicts(), **cypher_params()})[0]
         loaded += res["set"]
         tick(batch.height)
     return loaded, good.height - loaded - bad.height, bad
@@ -175,7 +185,7 @@ def build_graph(graph: Graph, paths: list[Path], batch_size: int, quarantine_dir
     files = v.discover(paths)  # all headers checked before any write
     total = sum(v.estimate_rows(f) for f in files)
     summary, quarantine = LoadSummary(), Quarantine(quarantine_dir)
-    graph.write_script("schema")
+    graph.ensure_schema()
     done = 0
 
     def tick(n: int) -> None:

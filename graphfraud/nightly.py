@@ -12,7 +12,6 @@ import fcntl
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .config import Settings
+from . import models
 from .db import Graph
 from .errors import EXIT_LOCKED, GraphfraudError, UsageError
 
@@ -114,10 +114,10 @@ def _model_day(model_dir: Path) -> date:
 
 
 def _current_model(settings: Settings) -> Path | None:
-    from .predict import latest_model_dir
+    from .models import latest_model_dir
 
     try:
-        return latest_model_dir(settings)
+        return latest_model_dir(settings.models_dir)
     except GraphfraudError:
         return None
 
@@ -125,11 +125,12 @@ def _current_model(settings: Settings) -> Path | None:
 def _card_auprc(bundle_dir: Path, export: Any, y: np.ndarray, test: np.ndarray) -> float | None:
     from sklearn.metrics import average_precision_score
 
-    from .predict import load_model, predict
+    from .models import load_model
+    from .predict import predict
 
     if test.sum() == 0 or y[test].sum() == 0:
         return None
-    scores = predict(load_model(bundle_dir, export), export)["card"]
+    scores = predict(load_model(bundle_dir), export)["card"]
     return round(float(average_precision_score(y[test], scores[test])), 4)
 
 
@@ -170,7 +171,7 @@ def challenge(graph: Graph, settings: Settings, day: date, end: datetime, curren
     (cand_path / "nightly.json").write_text(json.dumps({"date": day.isoformat(), "holdout": holdout,
                                                         "promoted": promote}, indent=2))
     if promote:
-        shutil.move(str(cand_path), str(promoted_path))
+        models.promote(cand_path, settings.models_dir)
     return {"version": version, "promoted": promote, "reused": False, **holdout}
 
 
@@ -224,7 +225,8 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
     """Process one day end to end; returns the summary (also written as the report's JSON)."""
     from .export import export_graph
     from .ingest import build_graph
-    from .predict import load_model, predict_heads_and_scores
+    from .models import load_model
+    from .predict import predict_heads_and_scores
     from .report import write_report
     from .scoring import score_export
     from .writeback import previous_rings
@@ -238,7 +240,7 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
     log.info("nightly run for %s from %s: %d file(s)", day, input_dir, len(files))
     started_ms = int(time.time() * 1000)
     with run_lock(settings, f"date {day.isoformat()}"), Graph.connect(settings) as graph:
-        graph.write_script("schema")
+        graph.ensure_schema()
         graph.write("nightly/start_batch_run", {"date": day.isoformat(), "started_at": started_ms})
         try:
             with stages.stage("load", progress):
@@ -261,7 +263,7 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
 
             with stages.stage("score", progress):
                 export = export_graph(graph, end)
-                bundle = load_model(current, export)
+                bundle = load_model(current)
                 heads, scores = predict_heads_and_scores(bundle, export)
             hist = score_hist(scores["card"])
             drift = psi(np.asarray(hist), np.asarray(prev_hist)) if prev_hist else None
@@ -271,7 +273,7 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
                     challenge_result = challenge(graph, settings, day, end, current)
                 if challenge_result["promoted"]:
                     current = _current_model(settings)
-                    bundle = load_model(current, export)
+                    bundle = load_model(current)
                     heads, scores = predict_heads_and_scores(bundle, export)
                     hist = score_hist(scores["card"])
 

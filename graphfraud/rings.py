@@ -29,12 +29,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-# Forward edge types of the export (INTERFACES.md); card edges have the card as src.
-CARD_EDGES: tuple[tuple[str, str, str], ...] = (
-    ("card", "pays", "merchant"), ("card", "uses", "device"), ("card", "via", "ip"))
-DEVICE_IP = ("device", "via", "ip")
-ENTITY_TYPES = ("card", "merchant", "device", "ip")
-RING_TYPES = ("card_testing", "device_farm", "merchant_collusion", "bust_out", "other")
+from .registry import CARD, MERCHANT, RING_TYPES, binding_types
+
 DAY_MS = 86_400_000
 
 Key = tuple[str, str]  # (entity_type, entity_id): how rings are compared across runs and with the truth
@@ -93,6 +89,23 @@ class Ring:
 
 # --- graph helpers ---------------------------------------------------------------------------------
 
+def card_edges(export: Any) -> list[tuple[str, str, str]]:
+    """The export's forward card -> entity edge types (registry order: merchant first)."""
+    return [et for et in export.edges if et[0] == CARD and et[2] in export.ids]
+
+
+def extra_edges(export: Any) -> list[tuple[str, str, str]]:
+    """The export's forward edge types between two non-card entities (device -> ip)."""
+    return [et for et in export.edges if et[0] != CARD]
+
+
+def binders(export: Any) -> tuple[str, ...]:
+    """Entity types that bind cards into rings in this export: the binding types present (devices, IPs, e-mails
+    ...); in a graph with none of them (card-present data), merchants are what rings share."""
+    present = tuple(t for t in binding_types() if t in export.ids)
+    return present or (MERCHANT,)
+
+
 def _edge_arrays(export: Any, et: tuple[str, str, str]) -> dict[str, np.ndarray]:
     """An edge table of the export as numpy columns (empty arrays when the type is absent)."""
     df = export.edges.get(et)
@@ -106,7 +119,7 @@ def _edge_arrays(export: Any, et: tuple[str, str, str]) -> dict[str, np.ndarray]
 def column_weights(export: Any) -> dict[tuple[str, str, str], np.ndarray]:
     """FraudAR column weights per edge row: 1/log(deg(dst) + 5), deg = distinct sources of the dst entity."""
     out = {}
-    for et in (*CARD_EDGES, DEVICE_IP):
+    for et in (*card_edges(export), *extra_edges(export)):
         e = _edge_arrays(export, et)
         n_dst = len(export.ids.get(et[2], []))
         deg = np.bincount(e["dst"], minlength=n_dst) if len(e["dst"]) else np.zeros(n_dst)
@@ -123,17 +136,19 @@ def _score(scores: dict[str, np.ndarray], export: Any, t: str) -> np.ndarray:
 def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingConfig) -> nx.Graph:
     """The weighted graph of suspicious entities (nodes are (type, index)) and the links between them."""
     weights = column_weights(export)
-    scored = {t: _score(scores, export, t) >= cfg.threshold for t in ENTITY_TYPES}
-    edges = {et: _edge_arrays(export, et) for et in CARD_EDGES}
+    types = list(export.ids)
+    cedges = card_edges(export)
+    scored = {t: _score(scores, export, t) >= cfg.threshold for t in types}
+    edges = {et: _edge_arrays(export, et) for et in cedges}
     n_card = len(export.ids.get("card", []))
     # Anchors: devices, IPs and merchants the model scores as risky. Cards are not anchors on their own (a
     # household or corporate card program shares devices legitimately); they join through anchors.
-    inc = {t: scored[t].copy() for t in ENTITY_TYPES}
+    inc = {t: scored[t].copy() for t in types}
     inc["card"] = np.zeros(n_card, dtype=bool)
     for _ in range(3):
         num = np.zeros(n_card)  # weighted links of each card to included devices/IPs/merchants
         den = np.zeros(n_card)
-        for et in CARD_EDGES:
+        for et in cedges:
             e = edges[et]
             if not len(e["src"]):
                 continue
@@ -143,7 +158,7 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
             den += np.bincount(e["src"], weights=w, minlength=n_card)
         share = np.divide(num, den, out=np.zeros(n_card), where=den > 0)
         inc["card"] = (share >= cfg.card_share) | (scored["card"] & (num > 0))
-        for et in CARD_EDGES:
+        for et in cedges:
             col, e = et[2], edges[et]
             n_col = len(export.ids.get(col, []))
             if not len(e["src"]):
@@ -159,10 +174,10 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
 
     g = nx.Graph()
     n_cards_of = {}  # column type -> distinct cards per entity (for the attachment share of merchants)
-    for et in CARD_EDGES:
+    for et in cedges:
         e = edges[et]
         n_cards_of[et[2]] = np.bincount(e["dst"], minlength=len(export.ids.get(et[2], []))) if len(e["dst"]) else None
-    for et in (*CARD_EDGES, DEVICE_IP):
+    for et in (*cedges, *extra_edges(export)):
         e = edges[et] if et in edges else _edge_arrays(export, et)
         if not len(e["src"]):
             continue
@@ -238,22 +253,23 @@ def _split(g: nx.Graph, comp: set[Node], cfg: RingConfig) -> list[set[Node]]:
     return list(merged.values())
 
 
-def ring_groups(g: nx.Graph, cfg: RingConfig) -> list[set[Node]]:
+def ring_groups(g: nx.Graph, cfg: RingConfig, binding: tuple[str, ...] = ("device", "ip")) -> list[set[Node]]:
     """Split the suspicious subgraph into rings. Cards, devices and IPs group by shared use (connected components
     of card-device, card-ip and device-ip links, Louvain-split where large); a merchant then joins the group that
     holds most of its suspicious cards, only if that group alone makes up >= col_share of all its cards (a victim
     or high-value merchant hit by two rings binds neither); cards seen only at merchants follow their merchant."""
+    attach = MERCHANT not in binding  # merchants join afterwards unless they are what binds cards
     core = nx.Graph()
-    core.add_nodes_from(n for n in g if n[0] != "merchant")
+    core.add_nodes_from(n for n in g if not (attach and n[0] == MERCHANT))
     core.add_weighted_edges_from((u, v, w) for u, v, w in g.edges(data="weight")
-                                 if u[0] != "merchant" and v[0] != "merchant")
+                                 if not attach or (u[0] != MERCHANT and v[0] != MERCHANT))
     parts: list[set[Node]] = []
     for comp in sorted(nx.connected_components(core), key=lambda c: sorted(c)[0]):
         if len(comp) == 1 and next(iter(comp))[0] == "card":
             continue  # a card linked only to merchants: placed below
         parts.extend(_split(core, comp, cfg))
     where = {n: i for i, p in enumerate(parts) for n in p}
-    for m in sorted(n for n in g if n[0] == "merchant"):
+    for m in sorted(n for n in g if attach and n[0] == MERCHANT):
         per_part: dict[int, int] = defaultdict(int)
         for c in g.neighbors(m):
             if c in where:
@@ -294,7 +310,7 @@ def _card_span(export: Any) -> tuple[np.ndarray, np.ndarray]:
     n = len(export.ids.get("card", []))
     first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     last = np.zeros(n, dtype=np.int64)
-    for et in CARD_EDGES:
+    for et in card_edges(export):
         e = _edge_arrays(export, et)
         if len(e["src"]):
             np.minimum.at(first, e["src"], e["first_ts"].astype(np.int64))
@@ -314,7 +330,8 @@ def ring_stats(export: Any, nodes: set[Node], card_span: tuple[np.ndarray, np.nd
     n_tx = amount = declined = 0.0
     ring_first: dict[int, int] = {}  # card index -> first / last ring activity, epoch ms
     ring_last: dict[int, int] = {}
-    for et in CARD_EDGES[::-1] + (("card", "pays", "merchant"),):
+    cedges = card_edges(export)
+    for et in cedges[::-1] + [(CARD, "pays", MERCHANT)]:
         e = _edge_arrays(export, et)
         own = np.zeros(len(export.ids.get(et[2], [])), dtype=bool)
         own[by_t[et[2]]] = True
@@ -323,7 +340,7 @@ def ring_stats(export: Any, nodes: set[Node], card_span: tuple[np.ndarray, np.nd
             for c, f, l in zip(e["src"][keep], e["first_ts"][keep], e["last_ts"][keep]):
                 ring_first[int(c)] = min(int(f), ring_first.get(int(c), int(f)))
                 ring_last[int(c)] = max(int(l), ring_last.get(int(c), int(l)))
-        if not n_tx and et[2] in ("device", "ip") and keep.any():
+        if not n_tx and et[2] in binding_types() and keep.any():
             n_tx, amount = float(e["n_tx"][keep].sum()), float(e["amount"][keep].sum())
             declined = float(e["n_declined"][keep].sum())
     e = _edge_arrays(export, ("card", "pays", "merchant"))
@@ -348,6 +365,7 @@ def ring_stats(export: Any, nodes: set[Node], card_span: tuple[np.ndarray, np.nd
     amt_at_ring = float(e["amount"][at_ring].sum()) / max(float(e["n_tx"][at_ring].sum()), 1.0) if at_ring.any() else 0.0
     small = _feature(export, "card", ("small_share",), by_t["card"])
     rnd = _feature(export, "card", ("round_share",), by_t["card"])
+    n_bind = sum(len(by_t[t]) for t in binding_types())
     n_dev, n_card = len(by_t["device"]), len(by_t["card"])
     span = (max(ring_last.values()) - min(ring_first.values())) / DAY_MS if ring_first else 0.0
     return {
@@ -355,6 +373,7 @@ def ring_stats(export: Any, nodes: set[Node], card_span: tuple[np.ndarray, np.nd
         "n_tx": n_tx, "decline_share": declined / n_tx if n_tx else 0.0,
         "mean_amount": amount / n_tx if n_tx else 0.0, "mean_amount_at_ring_merchants": amt_at_ring,
         "cards_per_device": n_card / n_dev if n_dev else 0.0, "span_days": span,
+        "n_binding": n_bind, "cards_per_binding": n_card / n_bind if n_bind else 0.0,
         "card_lead_days": float(np.median(lead)) if len(lead) else 0.0,
         "new_card_share": float(np.mean(lead < 1.0)) if len(lead) else 0.0,
         "dark_share": float(np.mean(dark)) if len(dark) else 0.0,
@@ -430,7 +449,7 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
     score = round(ring_score(mean_risk, density, len(members), len(bound_cards) / n_cards if n_cards else 0.0), 6)
     # Time span: first/last transaction on the ring's own links.
     firsts, lasts = [], []
-    for et in (*CARD_EDGES, DEVICE_IP):
+    for et in (*card_edges(export), *extra_edges(export)):
         e = _edge_arrays(export, et)
         if not len(e["src"]):
             continue
@@ -462,7 +481,7 @@ def find_rings(export: Any, scores: dict[str, np.ndarray], cfg: RingConfig | Non
     g = suspicious_subgraph(export, scores, cfg)
     card_span = _card_span(export)
     rings = []
-    for part in ring_groups(g, cfg):
+    for part in ring_groups(g, cfg, binders(export)):
         if sum(1 for n in part if n[0] == "card") >= cfg.min_cards:
             rings.append(describe_ring(export, g, part, scores, card_span))
     rings.sort(key=lambda r: (-r.score, r.ring_id))
@@ -475,8 +494,8 @@ def jaccard(a: frozenset | set, b: frozenset | set) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
-def best_matches(left: list[frozenset], right: list[frozenset], threshold: float) -> list[tuple[int, int, float]]:
-    """One-to-one matching of two lists of member sets by Jaccard >= threshold, greedily best first."""
+def jaccard_pairs(left: list[frozenset], right: list[frozenset], threshold: float) -> list[tuple[int, int, float]]:
+    """Every pair (i, j, jaccard) of a left and a right member set whose Jaccard similarity is >= threshold."""
     index: dict[Any, list[int]] = defaultdict(list)
     for j, s in enumerate(right):
         for k in s:
@@ -491,7 +510,12 @@ def best_matches(left: list[frozenset], right: list[frozenset], threshold: float
             jac = n / (len(s) + len(right[j]) - n)
             if jac >= threshold:
                 pairs.append((i, j, jac))
-    pairs.sort(key=lambda p: (-p[2], p[0], p[1]))
+    return pairs
+
+
+def best_matches(left: list[frozenset], right: list[frozenset], threshold: float) -> list[tuple[int, int, float]]:
+    """One-to-one matching of two lists of member sets by Jaccard >= threshold, greedily best first."""
+    pairs = sorted(jaccard_pairs(left, right, threshold), key=lambda p: (-p[2], p[0], p[1]))
     used_l, used_r, out = set(), set(), []
     for i, j, jac in pairs:
         if i not in used_l and j not in used_r:
@@ -523,7 +547,6 @@ def assign_ids(rings: list[Ring], previous: dict[str, frozenset[Key]], threshold
     return rings
 
 
-# --- baselines without the GNN ---------------------------------------------------------------------
-
-def _keys(export: Any, nodes: set[Node]) -> frozenset[Key]:
+def node_keys(export: Any, nodes: set[Node]) -> frozenset[Key]:
+    """(type, index) nodes of an export as (entity_type, entity_id) keys."""
     return frozenset((t, export.ids[t][i]) for t, i in nodes)

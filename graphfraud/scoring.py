@@ -14,7 +14,7 @@ import numpy as np
 
 from .config import Settings
 from .db import Graph
-from .rings import ENTITY_TYPES, Ring, RingConfig, assign_ids, find_rings
+from .rings import Ring, RingConfig, assign_ids, find_rings
 from .writeback import BAND_CUTS, previous_rings, risk_band, write_back
 
 
@@ -53,7 +53,7 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
                         batch_size=batch_size, cutoff_ms=int(export.cutoff.timestamp() * 1000))
     bands = [name for _, name in BAND_CUTS] + ["low"]
     entities = {}
-    for t in ENTITY_TYPES:
+    for t in export.ids:
         s = np.asarray(scores.get(t, np.zeros(0)))
         c = Counter(risk_band(float(v)) for v in s)
         entities[t] = {"n": int(len(s)), "bands": {b: int(c.get(b, 0)) for b in bands}}
@@ -72,11 +72,12 @@ def score_graph(settings: Settings, model_dir: Path | None = None, cutoff: datet
     """Export every transaction (or those before `cutoff`), score with the model (default: the newest), find rings
     and write scores and rings back as one run; returns the run's summary."""
     from .export import export_graph, time_range
-    from .predict import latest_model_dir, load_model, predict_heads_and_scores
+    from .models import latest_model_dir, load_model
+    from .predict import predict_heads_and_scores
 
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    bundle = load_model(Path(model_dir) if model_dir else latest_model_dir(settings))
+    bundle = load_model(Path(model_dir) if model_dir else latest_model_dir(settings.models_dir))
     with Graph.connect(settings) as graph:
         if cutoff is None:
             cutoff = time_range(graph)[1] + timedelta(milliseconds=1)  # score everything in the graph

@@ -15,20 +15,29 @@ from pathlib import Path
 import polars as pl
 
 from .errors import GraphfraudError, UsageError
+from .registry import ENTITIES, ENTITY_NAMES, OPTIONAL_ENTITIES
 
 # Columns each kind must have (extra columns are ignored).
 REQUIRED: dict[str, list[str]] = {
-    "transactions": ["transaction_id", "timestamp", "card_id", "merchant_id", "device_id", "ip", "amount",
-                     "currency", "mcc", "country", "channel", "status"],
+    "transactions": ["transaction_id", "timestamp", "card_id", "merchant_id", "amount", "currency", "mcc", "country",
+                     "channel", "status"],
     "chargebacks": ["transaction_id", "reported_at"],
     "labels": ["entity_type", "entity_id", "label", "labelled_at"],
 }
+# Optional entity columns of transactions (graphfraud/registry.py): device_id, ip, email, phone, shipping_address.
+# Absent from a file, or empty in a row, they are null: the transaction simply has no such entity.
+OPTIONAL: dict[str, list[str]] = {"transactions": [e.column for e in OPTIONAL_ENTITIES], "chargebacks": [],
+                                  "labels": []}
+ENTITY_COLUMNS = [e.column for e in ENTITIES]
+# Columns hashed into content_hash even when empty (the contract before identity columns); other optional columns
+# are hashed only when present, so rows written before them keep their hash.
+HASHED_ALWAYS = ("device_id", "ip")
 KIND_ORDER = ["transactions", "chargebacks", "labels"]  # transactions first: chargebacks refer to them
 IGNORED_DIRS = {"truth"}  # the generator's answer key: never read
 SUFFIXES = {".csv", ".parquet"}
 CHANNELS = ["ecom", "pos"]
 STATUSES = ["approved", "declined"]
-ENTITY_TYPES = ["card", "merchant", "device", "ip"]
+ENTITY_TYPES = list(ENTITY_NAMES)
 LABELS = ["fraud", "legit"]
 NON_UTF8 = "non-UTF-8 bytes (read with U+FFFD replacement)"
 MAX_ID_BYTES = 8000  # Neo4j's range index refuses keys of about 8 KiB and more
@@ -120,8 +129,11 @@ def estimate_rows(f: SourceFile) -> int:
 
 
 def read(f: SourceFile) -> pl.DataFrame:
-    """The file's required columns as read (CSV: all strings; parquet: its types), plus _row and _lossy."""
-    cols = REQUIRED[f.kind]
+    """The file's required and optional columns as read (CSV: all strings; parquet: its types; an optional column the
+    file lacks: null strings), plus _row and _lossy."""
+    present = _columns(f.path) or []
+    cols = REQUIRED[f.kind] + [c for c in OPTIONAL[f.kind] if c in present]
+    missing = [c for c in OPTIONAL[f.kind] if c not in present]
     try:
         if f.path.suffix == ".parquet":
             df = pl.read_parquet(f.path, columns=cols)
@@ -129,7 +141,7 @@ def read(f: SourceFile) -> pl.DataFrame:
         else:
             raw = f.path.read_bytes()
             if not raw.strip():  # an empty file: no header, no rows
-                empty = pl.DataFrame(schema={**{c: pl.String for c in cols}, LOSSY: pl.Boolean})
+                empty = pl.DataFrame(schema={**{c: pl.String for c in cols + missing}, LOSSY: pl.Boolean})
                 return empty.with_row_index(ROW, offset=1)
             try:
                 raw.decode("utf-8")
@@ -143,6 +155,9 @@ def read(f: SourceFile) -> pl.DataFrame:
     except pl.exceptions.PolarsError as e:
         raise GraphfraudError(f"{f.path} is not a readable {f.path.suffix[1:]} file: "
                               f"{str(e).splitlines()[0]}") from None
+    # An all-empty parquet column may be typed Null: entity ids are strings whatever the file says.
+    df = df.with_columns(*[pl.col(c).cast(pl.String) for c in OPTIONAL[f.kind] if c in cols],
+                         *[pl.lit(None, pl.String).alias(c) for c in missing])
     return df.with_columns(lossy.alias(LOSSY)).with_row_index(ROW, offset=1)
 
 
@@ -185,7 +200,7 @@ def _reasons(checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
 
 def row_as_read(df: pl.DataFrame, kind: str) -> pl.Series:
     """Each row's required columns as read, as a JSON object (for the quarantine file)."""
-    return df.select(pl.struct([pl.col(c).cast(pl.String) for c in REQUIRED[kind]])
+    return df.select(pl.struct([pl.col(c).cast(pl.String) for c in REQUIRED[kind] + OPTIONAL[kind]])
                      .struct.json_encode()).to_series()
 
 
@@ -194,12 +209,14 @@ def content_hash(df: pl.DataFrame) -> list[int]:
 
     Built from exact values (epoch ms, the float's bit pattern), so a row reads the same from CSV or parquet.
     """
-    keys = df.select(pl.concat_str(
+    extra = [pl.when(pl.col(c).is_null()).then(pl.lit("")).otherwise(pl.lit(f"\x1f{c}=") + pl.col(c))
+             for c in OPTIONAL["transactions"] if c not in HASHED_ALWAYS]
+    keys = df.select(pl.concat_str([pl.concat_str(
         [pl.col("transaction_id"), pl.col("ts").cast(pl.String), pl.col("card_id"), pl.col("merchant_id"),
-         pl.col("device_id").fill_null(""), pl.col("ip").fill_null(""),
+         *[pl.col(c).fill_null("") for c in HASHED_ALWAYS],
          pl.col("amount").reinterpret(signed=True).cast(pl.String), pl.col("currency").fill_null(""),
          pl.col("mcc").fill_null(""), pl.col("country").fill_null(""), pl.col("channel"), pl.col("status")],
-        separator="\x1f")).to_series()
+        separator="\x1f"), *extra])).to_series()
     # 64 bits, as a signed int: stored inline in Neo4j, and only ever compared between rows of the same id.
     return [int.from_bytes(hashlib.blake2b(k.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big",
                            signed=True) for k in keys]
@@ -208,20 +225,20 @@ def content_hash(df: pl.DataFrame) -> list[int]:
 def check(df: pl.DataFrame, kind: str) -> pl.DataFrame:
     """The rows in canonical form with a `reason` column (null for good rows), in file order.
 
-    transactions: transaction_id, ts (epoch ms), card_id, merchant_id, device_id, ip, amount (f64), currency,
-    mcc, country, channel, status; chargebacks: transaction_id, ms; labels: entity_type, entity_id, label, ms.
+    transactions: transaction_id, ts (epoch ms), the entity columns (card_id, merchant_id, device_id, ip, ...: see
+    registry.py), amount (f64), currency, mcc, country, channel, status; chargebacks: transaction_id, ms; labels: entity_type, entity_id, label, ms.
     """
     if kind == "transactions":
         canon = df.select(
             pl.col(ROW), pl.col(LOSSY),
-            *[_text(c).alias(c) for c in ("transaction_id", "card_id", "merchant_id", "device_id", "ip",
-                                          "currency", "mcc", "country", "channel", "status")],
+            *[_text(c).alias(c) for c in ("transaction_id", *ENTITY_COLUMNS, "currency", "mcc", "country", "channel",
+                                          "status")],
             _epoch_ms(df, "timestamp").alias("ts"), pl.col("amount").cast(pl.Float64, strict=False),
             pl.col("amount").cast(pl.String).alias("_amount_text"))
         checks = [
             (pl.col(LOSSY), NON_UTF8),
             *[(pl.col(c).is_null(), f"empty {c}") for c in ("transaction_id", "card_id", "merchant_id")],
-            (_too_long("transaction_id", "card_id", "merchant_id", "device_id", "ip"), TOO_LONG),
+            (_too_long("transaction_id", *ENTITY_COLUMNS), TOO_LONG),
             (pl.col("ts").is_null(), "unparseable timestamp"),
             (pl.col("_amount_text").is_null() | (pl.col("_amount_text").str.strip_chars() == ""), "empty amount"),
             (pl.col("_amount_text").is_not_null() & (pl.col("_amount_text").str.strip_chars() != "")
@@ -246,7 +263,7 @@ def check(df: pl.DataFrame, kind: str) -> pl.DataFrame:
     checks = [(pl.col(LOSSY), NON_UTF8), (pl.col("entity_id").is_null(), "empty entity_id"),
               (_too_long("entity_id"), TOO_LONG),
               (~pl.col("entity_type").is_in(ENTITY_TYPES).fill_null(False),
-               "unknown entity_type (expected card|merchant|device|ip)"),
+               f"unknown entity_type (expected {'|'.join(ENTITY_TYPES)})"),
               (~pl.col("label").is_in(LABELS).fill_null(False), "unknown label (expected fraud|legit)"),
               (pl.col("ms").is_null(), "unparseable labelled_at")]
     return canon.with_columns(_reasons(checks).alias("reason"))

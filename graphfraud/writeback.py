@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .db import Graph, rows_in_batches
-from .rings import ENTITY_TYPES, Key, Ring
+from .rings import Key, Ring
 
 # Risk bands: low < 0.3 <= medium < 0.6 <= high < 0.85 <= critical (scores are fraud probabilities).
 BAND_CUTS: tuple[tuple[float, str], ...] = ((0.85, "critical"), (0.6, "high"), (0.3, "medium"))
@@ -48,19 +48,14 @@ def start_run(graph: Graph, run_id: str, model_version: str, started_at_ms: int,
 def stage_scores(graph: Graph, run_id: str, ids: dict[str, list[str]], scores: dict[str, np.ndarray],
                  batch_size: int, progress: Callable[[int], None] | None = None) -> int:
     """Stage every entity's score in batches; returns how many entities were staged."""
+    rows = ({"type": t, "id": i, "score": float(v), "band": risk_band(float(v))}
+            for t, s in scores.items() for i, v in zip(ids[t], np.asarray(s)))
     n = 0
-    for t in ENTITY_TYPES:
-        s = scores.get(t)
-        if s is None:
-            continue
-        rows = ({"id": i, "score": float(v), "band": risk_band(float(v))} for i, v in zip(ids[t], np.asarray(s)))
-        for batch in rows_in_batches(rows, batch_size):
-            params: dict[str, Any] = {k: [] for k in ENTITY_TYPES}
-            params[t] = batch
-            graph.write_batch("writeback/stage_scores", {"run_id": run_id, **params})
-            n += len(batch)
-            if progress:
-                progress(len(batch))
+    for batch in rows_in_batches(rows, batch_size):
+        graph.write_batch("writeback/stage_scores", {"run_id": run_id, "rows": batch})
+        n += len(batch)
+        if progress:
+            progress(len(batch))
     return n
 
 
@@ -79,13 +74,12 @@ def stage_rings(graph: Graph, run_id: str, rings: list[Ring], model_version: str
     """Stage rings, their memberships and evidence as :RingStage under run_id; returns rings staged."""
     for start in range(0, len(rings), batch_size):
         chunk = rings[start:start + batch_size]
-        params: dict[str, Any] = {"run_id": run_id, "rings": _ring_rows(chunk, model_version, run_id)}
-        for t in ENTITY_TYPES:
-            params[t] = [{"ring_id": r.ring_id, "id": m.entity_id, "score": m.score, "role": m.role,
-                          "strongest": m.strongest} for r in chunk for m in r.members if m.entity_type == t]
-        for kind in ("device", "ip", "merchant"):
-            params[f"evidence_{kind}"] = [{"ring_id": r.ring_id, "id": e.entity_id, "weight": e.weight}
-                                          for r in chunk for e in r.evidence if e.kind == kind]
+        params: dict[str, Any] = {
+            "run_id": run_id, "rings": _ring_rows(chunk, model_version, run_id),
+            "members": [{"ring_id": r.ring_id, "type": m.entity_type, "id": m.entity_id, "score": m.score,
+                         "role": m.role, "strongest": m.strongest} for r in chunk for m in r.members],
+            "evidence": [{"ring_id": r.ring_id, "type": e.kind, "id": e.entity_id, "weight": e.weight}
+                         for r in chunk for e in r.evidence]}
         graph.write_batch("writeback/stage_rings", params)
     return len(rings)
 

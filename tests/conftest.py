@@ -30,7 +30,7 @@ def graph(settings: Settings) -> Iterator[Graph]:
         neo4j_server.start(settings)
     g = Graph(settings)
     g.verify()  # raises (the test fails) when Neo4j cannot be reached
-    g.write_script("schema")
+    g.ensure_schema()
     yield g
     g.close()
 

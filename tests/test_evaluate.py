@@ -8,7 +8,7 @@ import pytest
 from graphfraud.baselines import neighbour_features, rule_scores
 from graphfraud.evaluate import node_metrics, recall_at_precision
 from graphfraud.features import FeatureStats
-from graphfraud.train import inputs
+from graphfraud.features import model_inputs as inputs
 from tests.test_model import tiny_export
 
 

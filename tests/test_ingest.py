@@ -22,7 +22,8 @@ from graphfraud.ingest import (CONFLICT_IN_GRAPH, CONFLICT_IN_LOAD, LABEL_CONFLI
                                LoadSummary, build_graph)
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADER = v.REQUIRED["transactions"]
+HEADER = ["transaction_id", "timestamp", "card_id", "merchant_id", "device_id", "ip", "amount", "currency", "mcc",
+          "country", "channel", "status"]
 ZERO = {"cards": 0, "merchants": 0, "devices": 0, "ips": 0, "transactions": 0, "made": 0, "at": 0, "on_device": 0,
         "from_ip": 0, "chargebacks": 0}
 
@@ -230,7 +231,7 @@ def test_bad_chargebacks_and_labels_are_quarantined(clean_graph: Graph, tmp_path
     assert numbers(d) == (9, 3, 6, 0)
     assert [r["reason"] for r in quarantined(d)] == [
         "unparseable reported_at", "empty transaction_id", UNKNOWN_TRANSACTION,
-        "unknown entity_type (expected card|merchant|device|ip)", "unknown label (expected fraud|legit)",
+        "unknown entity_type (expected card|merchant|device|ip|email|phone|shipping_address)", "unknown label (expected fraud|legit)",
         "empty entity_id; unparseable labelled_at"]
     assert counts(clean_graph)["chargebacks"] == 1
 
@@ -242,7 +243,7 @@ def test_missing_column_is_one_error_and_nothing_written(clean_graph: Graph, tmp
     write_csv(tmp_path / "w" / "chargebacks" / "1.csv", ["transaction_id", "reported"], [["g1", "2026-01-01"]])
     with pytest.raises(UsageError) as e:
         build_graph(clean_graph, [tmp_path / "w"], 10, tmp_path / "q")
-    assert "lacks column(s) ip, amount" in e.value.message and "reported_at" in e.value.message and "2.csv" in e.value.message
+    assert "lacks column(s) amount" in e.value.message and "reported_at" in e.value.message and "2.csv" in e.value.message
     assert counts(clean_graph) == ZERO
 
 

@@ -13,13 +13,16 @@ import pytest
 import torch
 
 from graphfraud.errors import GraphfraudError
-from graphfraud.export import TX_SCHEMA, build_export, export_graph
+from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform, conform, export_graph
 from graphfraud.features import FeatureStats, feature_names
 from graphfraud.generate import generate
 from graphfraud.ingest import build_graph
 from graphfraud.model import FraudGNN, ModelConfig
-from graphfraud.predict import latest_model_dir, load_model, predict
-from graphfraud.train import inputs, split_labels, train
+from graphfraud.models import latest_model_dir, load_model
+from graphfraud.predict import predict
+from graphfraud.features import model_inputs as inputs
+from graphfraud.fit import split_labels
+from graphfraud.train import train
 
 CUTOFF = datetime(2024, 1, 10, tzinfo=timezone.utc)
 
@@ -31,10 +34,9 @@ def tiny_export():
                        "device": ["d1", "d1", "d1", None], "ip": ["i1", "i1", "i2", None],
                        "ts": [ts, ts + 60_000, ts + 3_600_000, ts], "amount": [1.0, 99.99, 5.0, 40.0],
                        "declined": [True, False, False, False], "ecom": [True, True, True, False],
-                       "country": ["FR", "FR", "DE", "FR"]}, schema=TX_SCHEMA)
-    cb = pl.DataFrame({"card": [], "merchant": [], "device": [], "ip": [], "ts": [], "chargeback_ms": []},
-                      schema={"card": pl.String, "merchant": pl.String, "device": pl.String, "ip": pl.String,
-                              "ts": pl.Int64, "chargeback_ms": pl.Int64})
+                       "country": ["FR", "FR", "DE", "FR"]}, schema_overrides=TX_SCHEMA)
+    tx = conform(tx, TX_SCHEMA)
+    cb = pl.DataFrame(schema=CB_SCHEMA)
     conf = pl.DataFrame({"entity_type": [], "entity_id": [], "label": [], "labelled_ms": []},
                         schema={"entity_type": pl.String, "entity_id": pl.String, "label": pl.Int8,
                                 "labelled_ms": pl.Int64})
@@ -50,7 +52,7 @@ def test_model_output_shapes(layers):
     out = FraudGNN(cfg)(x, edge_index)
     assert {t: tuple(v.shape) for t, v in out.items()} == {"card": (3,), "merchant": (2,), "device": (1,), "ip": (2,)}
     assert all(torch.isfinite(v).all() for v in out.values())
-    assert x["card"].shape == (3, len(feature_names("card")))
+    assert x["card"].shape == (3, len(feature_names("card", ["card", "merchant", "device", "ip"])))
 
 
 def test_split_is_stratified_and_fixed():
@@ -80,13 +82,13 @@ def test_train_save_load_and_refuse(small_world, settings, tmp_path):
     s = dataclasses.replace(settings, epochs=20, patience=100, hidden=16, model_dir=tmp_path)
     result = train(ex, s)
     assert len(result.losses) == 20 and result.losses[-1] < 0.8 * result.losses[0]
-    assert result.path == latest_model_dir(s) and result.path.parent == tmp_path
+    assert result.path == latest_model_dir(s.models_dir) and result.path.parent == tmp_path
     for f in ("weights.safetensors", "config.json", "feature_stats.json", "metrics.json"):
         assert (result.path / f).exists()
     assert json.loads((result.path / "config.json").read_text())["fingerprint"] == ex.fingerprint
 
     first = predict(load_model(result.path), ex)
-    again = predict(load_model(result.path, ex), export_graph(small_world, end))
+    again = predict(load_model(result.path), export_graph(small_world, end))
     assert set(first) == {"card", "merchant", "device", "ip"}
     for t in first:
         assert first[t].shape == (len(ex.ids[t]),) and np.array_equal(first[t], again[t])
@@ -97,7 +99,7 @@ def test_train_save_load_and_refuse(small_world, settings, tmp_path):
     cfg["feature_names"]["card"][0] = "n_payments"
     (result.path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(GraphfraudError, match="n_payments|n_tx"):
-        load_model(result.path)
+        predict(load_model(result.path), ex)
 
 
 def test_predict_refuses_other_export_schema(small_world, settings, tmp_path):
@@ -108,7 +110,7 @@ def test_predict_refuses_other_export_schema(small_world, settings, tmp_path):
     with pytest.raises(GraphfraudError, match="device features.*n_cards"):
         predict(bundle, ex)
     with pytest.raises(GraphfraudError, match="no trained model"):
-        latest_model_dir(dataclasses.replace(s, model_dir=tmp_path / "empty"))
+        latest_model_dir(tmp_path / "empty")
 
 
 def test_propagate_pulls_cards_toward_their_riskiest_device_ip_and_merchant():

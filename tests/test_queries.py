@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from graphfraud.db import Graph
+from graphfraud.registry import cypher_params
 from graphfraud.errors import AccessModeError, UsageError
 from graphfraud.queries import (QUERY_DIR, bind_params, example_params, get_query, list_queries, parse_header,
                                 run_query)
@@ -137,7 +138,8 @@ def world(graph: Graph) -> Iterator[Graph]:
     """The scored world above, written once for this module through parameterised fixture Cypher."""
     graph.wipe()
     graph.write("test/queries_world", {"entities": ENTITIES, "transactions": TRANSACTIONS,
-                                       "model_version": "test-1", "scored_at": "2026-01-11T02:05:00Z"})
+                                       "model_version": "test-1", "scored_at": "2026-01-11T02:05:00Z",
+                                       **cypher_params()})
     graph.write("test/queries_rings", {"runs": RUNS, "rings": RINGS, "found": FOUND})
     yield graph
     graph.wipe()

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export
+from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform
 from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
 from graphfraud.ring_baselines import fraudar_peel, labels_only_rings, wcc_rule_rings
 from graphfraud.rings import RingConfig, assign_ids, find_rings, ring_hash_id
@@ -69,7 +69,7 @@ def world() -> tuple[list[dict], dict[str, tuple[str, set]]]:
 
 
 def make_export(rows: list[dict], chargeback_cards: tuple[str, ...] = ()):
-    tx = pl.DataFrame(rows, schema=TX_SCHEMA)
+    tx = conform(rows, TX_SCHEMA)
     cb = tx.filter(pl.col("card").is_in(list(chargeback_cards))).group_by("card").first().select(
         *[c for c in CB_SCHEMA if c != "chargeback_ms"], chargeback_ms=pl.col("ts") + 1000)
     conf = pl.DataFrame(schema={"entity_type": pl.String, "entity_id": pl.String, "label": pl.Int8,
@@ -153,27 +153,30 @@ def test_metrics_exact(planted, tmp_path):
         f"{rid},{kind},{t},{i}" for rid, (kind, m) in sorted(truth.items()) for t, i in sorted(m)]
     (tmp_path / "truth" / "rings.csv").write_text("\n".join(lines) + "\n")
     assert load_truth(tmp_path)["ring_c"] == ("merchant_collusion", frozenset(truth["ring_c"][1]))
-    m = ring_metrics(export, scores, tmp_path)
+    m = ring_metrics(export, scores, load_truth(tmp_path))
     assert (m["gnn"]["recall"], m["gnn"]["precision"], m["gnn"]["f1"]) == (1.0, 1.0, 1.0)
     assert m["gnn"]["by_type"]["bust_out"]["recall"] == 1.0 and m["gnn"]["type_accuracy"] == 1.0
     assert set(m) >= {"gnn", "wcc_rules", "fraudar", "labels_only"}
     # Labels only, from the charged-back transactions (first ones of a0, a1, c0): {a0, a1, mV, dA, iA} has
     # Jaccard 4/9 with ring_a (no match); {c0, mc1, dC, iC} has 4/8 with ring_c (a match).
-    cb = pl.DataFrame([r for r in world()[0] if r["card"] in ("a0", "a1", "c0")], schema=TX_SCHEMA).group_by(
+    cb = conform([r for r in world()[0] if r["card"] in ("a0", "a1", "c0")], TX_SCHEMA).group_by(
         "card", maintain_order=True).first()
     assert sorted(sorted(s) for s in labels_only_rings(export, cb)) == [
         [("card", "a0"), ("card", "a1"), ("device", "dA"), ("ip", "iA"), ("merchant", "mV")],
         [("card", "c0"), ("device", "dC"), ("ip", "iC"), ("merchant", "mc1")]]
-    m = ring_metrics(export, scores, tmp_path, chargebacks=cb)
+    m = ring_metrics(export, scores, load_truth(tmp_path), chargebacks=cb)
     assert (m["labels_only"]["recall"], m["labels_only"]["precision"]) == (0.25, 0.5)
     assert m["labels_only"]["by_type"]["merchant_collusion"]["recall"] == 1.0
-    # Shared device/IP components: ring_a and ring_c exactly; ring_b and ring_d drag in their cards' own
-    # history devices/IPs (Jaccard < 0.5); the legit cafe-IP group is a fifth, false ring.
+    # Cards linked by a Jaccard similarity of shared identifiers (the cafe IP, shared by too many cards, dropped):
+    # ring_a, ring_c and ring_d exactly (their merchants joining where most of a merchant's cards are in the ring);
+    # ring_b's two halves share too little of their device sets to link, so it comes out as two rings, each still
+    # overlapping ring_b by Jaccard >= 0.5 (5/9 and 6/9): on this tidy world the honest rule baseline is perfect too.
     wcc = wcc_rule_rings(export)
-    ring_c_no_merchants = frozenset(k for k in truth["ring_c"][1] if k[0] != "merchant")
-    assert frozenset(truth["ring_a"][1]) in wcc and ring_c_no_merchants in wcc and len(wcc) == 5
-    assert (m["wcc_rules"]["recall"], m["wcc_rules"]["precision"]) == (0.5, 0.4)
-    assert m["gnn"]["f1"] > max(m[b]["f1"] for b in ("wcc_rules", "fraudar", "labels_only"))
+    for r in ("ring_a", "ring_c", "ring_d"):
+        assert frozenset(truth[r][1]) in wcc
+    assert len(wcc) == 5
+    assert (m["wcc_rules"]["recall"], m["wcc_rules"]["precision"]) == (1.0, 1.0)
+    assert m["gnn"]["f1"] >= max(m[b]["f1"] for b in ("wcc_rules", "fraudar", "labels_only"))
 
 
 def test_match_metrics_by_hand():

@@ -2,11 +2,12 @@
 // Feeds the GNN export (graphfraud/export.py), which aggregates the rows per entity and entity pair with polars.
 // Carries no chargeback information (labels come from export/chargebacks, so features cannot leak labels).
 // Parameters: $cutoff (DateTime, exclusive: only transactions with timestamp < $cutoff).
+// Returns: card, merchant (ids), links (list of [entity_type, entity_id] of the transaction's optional entities:
+//   device, ip, email ... as in graphfraud/registry.py), ts (epoch ms), amount, declined, ecom, country.
 MATCH (t:Transaction)
 WHERE t.timestamp < $cutoff
 MATCH (c:Card)-[:MADE]->(t)-[:AT]->(m:Merchant)
-OPTIONAL MATCH (t)-[:ON_DEVICE]->(d:Device)
-OPTIONAL MATCH (t)-[:FROM_IP]->(i:IP)
-RETURN c.card_id AS card, m.merchant_id AS merchant, d.device_id AS device, i.ip AS ip,
+RETURN c.card_id AS card, m.merchant_id AS merchant,
+       [(t)-->(e:Entity) WHERE e.entity_type <> 'merchant' | [e.entity_type, e.entity_id]] AS links,
        t.timestamp.epochMillis AS ts, t.amount AS amount, t.status = 'declined' AS declined,
        t.channel = 'ecom' AS ecom, t.country AS country

@@ -16,19 +16,12 @@ CALL {
   WITH r, g
   CALL (r, g) {
     UNWIND g.members AS x
-    OPTIONAL MATCH (c:Card {card_id: x.id}) WHERE x.kind = 'card'
-    OPTIONAL MATCH (m:Merchant {merchant_id: x.id}) WHERE x.kind = 'merchant'
-    OPTIONAL MATCH (d:Device {device_id: x.id}) WHERE x.kind = 'device'
-    OPTIONAL MATCH (i:IP {ip: x.id}) WHERE x.kind = 'ip'
-    WITH r, x, coalesce(c, m, d, i) AS e
+    MATCH (e:Entity {entity_type: x.kind, entity_id: x.id})
     CREATE (e)-[:MEMBER_OF {role: x.role, score: x.score}]->(r)
   }
   CALL (r, g) {
     UNWIND g.evidence AS x
-    OPTIONAL MATCH (m:Merchant {merchant_id: x.id}) WHERE x.kind = 'merchant'
-    OPTIONAL MATCH (d:Device {device_id: x.id}) WHERE x.kind = 'device'
-    OPTIONAL MATCH (i:IP {ip: x.id}) WHERE x.kind = 'ip'
-    WITH r, x, coalesce(m, d, i) AS e
+    MATCH (e:Entity {entity_type: x.kind, entity_id: x.id})
     CREATE (r)-[:BOUND_BY {kind: x.kind, weight: x.weight}]->(e)
   }
 }

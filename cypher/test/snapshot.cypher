@@ -5,8 +5,8 @@ CALL () { MATCH (n) RETURN count(n) AS nodes }
 CALL () { MATCH ()-[r]->() RETURN count(r) AS relationships }
 CALL () { MATCH (t:Transaction) RETURN count(t) AS transactions, count(t.chargeback_at) AS chargebacks }
 CALL () {
-  MATCH (n:Card|Merchant|Device|IP) WHERE n.risk_score IS NOT NULL
-  RETURN collect([labels(n)[0], coalesce(n.card_id, n.merchant_id, n.device_id, n.ip), n.risk_score, n.risk_band,
+  MATCH (n:Entity) WHERE n.risk_score IS NOT NULL
+  RETURN collect([n.entity_type, n.entity_id, n.risk_score, n.risk_band,
                   toString(n.scored_at), n.model_version]) AS scores
 }
 CALL () {
@@ -16,11 +16,11 @@ CALL () {
 }
 CALL () {
   MATCH (n)-[m:MEMBER_OF]->(r:FraudRing)
-  RETURN collect([r.ring_id, coalesce(n.card_id, n.merchant_id, n.device_id, n.ip), m.role, m.score, m.run_id]) AS members
+  RETURN collect([r.ring_id, n.entity_type + ':' + n.entity_id, m.role, m.score, m.run_id]) AS members
 }
 CALL () {
   MATCH (r:FraudRing)-[b:BOUND_BY]->(x)
-  RETURN collect([r.ring_id, coalesce(x.merchant_id, x.device_id, x.ip), b.kind, b.weight]) AS evidence
+  RETURN collect([r.ring_id, x.entity_type + ':' + x.entity_id, b.kind, b.weight]) AS evidence
 }
 CALL () { MATCH (s:ScoringRun) RETURN collect([s.run_id, s.status, s.model_version, toString(s.cutoff)]) AS runs }
 CALL () { MATCH (s:ScoringRun)-[f:FOUND]->(r) RETURN collect([s.run_id, r.ring_id, f.size, f.score]) AS found }

@@ -6,7 +6,7 @@ CALL () {
   DETACH DELETE s
 }
 CALL () {
-  MATCH (n:Card|Merchant|Device|IP)
+  MATCH (n:Entity)
   WHERE n.staged_run_id IS NOT NULL
   REMOVE n.staged_run_id, n.staged_risk_score, n.staged_risk_band
 }

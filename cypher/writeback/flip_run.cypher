@@ -37,7 +37,7 @@ CALL (run) {
   DETACH DELETE s
 }
 CALL (run) {
-  MATCH (n:Card|Merchant|Device|IP)
+  MATCH (n:Entity)
   WHERE n.staged_run_id = $run_id
   SET n.risk_score = n.staged_risk_score, n.risk_band = n.staged_risk_band,
       n.scored_at = run.started_at, n.model_version = run.model_version

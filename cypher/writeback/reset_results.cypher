@@ -6,7 +6,7 @@ CALL () {
   DETACH DELETE r
 }
 CALL () {
-  MATCH (n:Card|Merchant|Device|IP)
+  MATCH (n:Entity)
   WHERE n.risk_score IS NOT NULL OR n.staged_run_id IS NOT NULL
   REMOVE n.risk_score, n.risk_band, n.scored_at, n.model_version, n.staged_run_id, n.staged_risk_score,
          n.staged_risk_band

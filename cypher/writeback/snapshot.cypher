@@ -7,21 +7,21 @@ CALL () {
 }
 CALL () {
   MATCH (n)-[m:MEMBER_OF]->(r:FraudRing)
-  WITH r.ring_id + '|' + coalesce(n.card_id, n.merchant_id, n.device_id, n.ip) + '|' + m.role + '|'
+  WITH r.ring_id + '|' + n.entity_type + ':' + n.entity_id + '|' + m.role + '|'
        + toString(m.score) + '|' + toString(m.strongest) + '|' + m.run_id AS row
   ORDER BY row
   RETURN collect(row) AS members
 }
 CALL () {
   MATCH (r:FraudRing)-[b:BOUND_BY]->(x)
-  WITH r.ring_id + '|' + b.kind + '|' + coalesce(x.merchant_id, x.device_id, x.ip) + '|' + toString(b.weight) AS row
+  WITH r.ring_id + '|' + b.kind + '|' + x.entity_type + ':' + x.entity_id + '|' + toString(b.weight) AS row
   ORDER BY row
   RETURN collect(row) AS evidence
 }
 CALL () {
-  MATCH (n:Card|Merchant|Device|IP)
+  MATCH (n:Entity)
   WHERE n.risk_score IS NOT NULL
-  WITH coalesce(n.card_id, n.merchant_id, n.device_id, n.ip) + '|' + toString(n.risk_score) + '|' + n.risk_band
+  WITH n.entity_type + ':' + n.entity_id + '|' + toString(n.risk_score) + '|' + n.risk_band
        + '|' + toString(n.scored_at) + '|' + n.model_version AS row
   ORDER BY row
   RETURN collect(row) AS entities
