@@ -254,17 +254,23 @@ def score_cmd(
     json_: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Score every card, merchant, device and IP, find fraud rings, and write both back to Neo4j as one run."""
+    """Score every entity (card, merchant, device, IP ...), find fraud rings, and write both back to Neo4j as one run.
+
+    Exit code 3 when another score or nightly run is writing results (they never flip at once)."""
     from datetime import datetime
 
-    from graphfraud.scoring import score_graph
+    from graphfraud.locks import results_lock
 
     try:
         when = datetime.fromisoformat(cutoff) if cutoff else None
     except ValueError:
         raise UsageError(f"--cutoff {cutoff!r} is not an ISO-8601 time such as 2026-02-20T00:00:00Z") from None
-    with err.status("Scoring and finding rings ...", spinner="dots") if not json_ else _nullcontext():
-        s = score_graph(settings(config), model_dir=model, cutoff=when, top=top)
+    st = settings(config)
+    with results_lock(st, "score"), (err.status("Scoring and finding rings ...", spinner="dots") if not json_
+                                     else _nullcontext()):
+        from graphfraud.scoring import score_graph
+
+        s = score_graph(st, model_dir=model, cutoff=when, top=top)
     if json_:
         print_json(s)
         return
@@ -395,7 +401,7 @@ def nightly_cmd(
     """
     from datetime import date as date_
 
-    from graphfraud.nightly import backfill as run_backfill, run_night
+    from graphfraud.locks import results_lock
 
     s = settings(config)
     log_path = _setup_logging(s, "nightly")
@@ -408,10 +414,13 @@ def nightly_cmd(
             raise UsageError("give --date YYYY-MM-DD or --backfill FROM TO")
     except ValueError as e:
         raise UsageError(f"bad date: {e}") from None
-    if len(days) == 2:
-        results = run_backfill(s, days[0], days[1], input_dir, report_dir)
-    else:
-        results = [run_night(s, days[0], input_dir, report_dir)]
+    with results_lock(s, f"nightly {' to '.join(d.isoformat() for d in days)}"):  # refuse at once, before slow imports
+        from graphfraud.nightly import backfill as run_backfill, run_night
+
+        if len(days) == 2:
+            results = run_backfill(s, days[0], days[1], input_dir, report_dir)
+        else:
+            results = [run_night(s, days[0], input_dir, report_dir)]
     if json_:
         print_json(results if backfill else results[0])
         return

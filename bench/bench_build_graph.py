@@ -114,7 +114,7 @@ def main() -> None:
 
         wipe(g)
         summary = build_graph(g, [src], batch, tmpdir / "quarantine")
-        bg_counts = g.read("ingest/counts")[0]
+        bg_counts = g.read("bench/counts")[0]
         bg_rate = rows / summary.seconds
         print(f"build-graph: {rows:,} rows in {summary.seconds:.1f} s", file=sys.stderr, flush=True)
 
@@ -129,7 +129,7 @@ def main() -> None:
             csv_s = time.perf_counter() - t0
         finally:
             target.unlink(missing_ok=True)
-        csv_counts = g.read("ingest/counts")[0]
+        csv_counts = g.read("bench/counts")[0]
         csv_rate = rows / csv_s
         wipe(g)
 

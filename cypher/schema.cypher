@@ -4,6 +4,7 @@
 // pair unique (and indexed) for every entity type, present and future.
 // Parameters: none.
 CREATE CONSTRAINT entity_key IF NOT EXISTS FOR (n:Entity) REQUIRE (n.entity_type, n.entity_id) IS UNIQUE;
+CREATE INDEX entity_id IF NOT EXISTS FOR (n:Entity) ON (n.entity_id);
 CREATE CONSTRAINT card_id IF NOT EXISTS FOR (c:Card) REQUIRE c.card_id IS UNIQUE;
 CREATE CONSTRAINT merchant_id IF NOT EXISTS FOR (m:Merchant) REQUIRE m.merchant_id IS UNIQUE;
 CREATE CONSTRAINT device_id IF NOT EXISTS FOR (d:Device) REQUIRE d.device_id IS UNIQUE;

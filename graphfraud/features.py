@@ -160,3 +160,17 @@ def model_inputs(export, stats: FeatureStats) -> tuple[dict[str, torch.Tensor], 
     x = {t: torch.from_numpy(stats.transform(t, export.features[t])) for t in export.features}
     edge_index = {et: export.data[et].edge_index for et in export.data.edge_types}
     return x, edge_index
+
+
+def with_known_fraud(x: dict[str, torch.Tensor], labels: dict[str, np.ndarray],
+                     shown: dict[str, np.ndarray] | None = None) -> dict[str, torch.Tensor]:
+    """The label trick (Wang & Leskovec; Shi et al. 2021): append one input column per node type, 1.0 for entities
+    known as fraud (label 1) and, when `shown` masks are given, shown to the model; else 0.0. A card sharing a device
+    with charged-back cards then sees them, while training never shows a node its own target (fit.py)."""
+    out = {}
+    for t, v in x.items():
+        known = labels[t] == 1 if t in labels else np.zeros(v.shape[0], dtype=bool)
+        if shown is not None:
+            known = known & shown[t]
+        out[t] = torch.cat([v, torch.from_numpy(known.astype(np.float32))[:, None]], dim=1)
+    return out

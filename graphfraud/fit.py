@@ -15,11 +15,13 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from .errors import GraphfraudError
+from .features import with_known_fraud
 
 Progress = Callable[[str, int, "int | None", str], None]  # (stage, done, total or None, note)
 
 MIN_VAL_POSITIVES = 3  # a node type counts in the validation AUPRC only with this many held-out positives
 MAX_POS_WEIGHT = 100.0
+SHOW_SHARE = 0.5  # label trick: share of the training entities whose label is an input (the rest are targets)
 
 
 @dataclass
@@ -88,28 +90,41 @@ def val_auprc(model: torch.nn.Module, x: dict, edge_index: dict, labels: dict[st
 
 def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_index: dict,
         labels: dict[str, np.ndarray], split: Split, epochs: int, patience: int,
-        progress: Progress | None = None) -> FitResult:
-    """Full-batch training with early stopping on mean validation AUPRC; the best epoch's weights are kept."""
+        progress: Progress | None = None, label_input: bool = False, seed: int = 0) -> FitResult:
+    """Full-batch training with early stopping on mean validation AUPRC; the best epoch's weights are kept.
+
+    With `label_input` (the label trick), each epoch shows a fresh random SHOW_SHARE of the training entities' labels
+    as an input column and trains on the others only; validation shows every training label and none of the
+    held-out ones, as scoring later shows every label known at the time."""
     y = {t: torch.from_numpy((v == 1).astype(np.float32)) for t, v in labels.items()}
-    idx = {t: torch.from_numpy(i) for t, i in split.train.items()}
     pos_weight = {}
     for t, i in split.train.items():
         n_pos = int((labels[t][i] == 1).sum())
         if n_pos:  # a node type with no known fraud has nothing to learn from
-            pos_weight[t] = torch.tensor(min(MAX_POS_WEIGHT, (len(i) - n_pos) / n_pos))
+            # sqrt of the class ratio: enough weight for rare fraud, scores still roughly calibrated probabilities
+            pos_weight[t] = torch.tensor(min(MAX_POS_WEIGHT, ((len(i) - n_pos) / n_pos) ** 0.5))
     if not pos_weight:
         raise GraphfraudError("no entity is labelled fraud before the cut-off: no chargebacks known yet; "
                               "choose a later --cutoff or load chargebacks")
+    rng = np.random.default_rng(seed)
+    in_train = {t: np.isin(np.arange(len(v)), split.train[t]) for t, v in labels.items()}
+    x_val = with_known_fraud(x, labels, in_train) if label_input else x
     best_score, best_epoch, best_state, best_val = -1.0, 0, copy.deepcopy(model.state_dict()), {}
     history: list[float] = []
     losses: list[float] = []
     for epoch in range(1, epochs + 1):
+        if label_input:
+            shown = {t: in_train[t] & (rng.random(len(m)) < SHOW_SHARE) for t, m in in_train.items()}
+            x_epoch = with_known_fraud(x, labels, shown)
+            idx = {t: torch.from_numpy(np.flatnonzero(in_train[t] & ~shown[t])) for t in in_train}
+        else:
+            x_epoch, idx = x, {t: torch.from_numpy(i) for t, i in split.train.items()}
         model.train()
         optimizer.zero_grad()
-        loss = bce_loss(model(x, edge_index), y, idx, pos_weight)
+        loss = bce_loss(model(x_epoch, edge_index), y, idx, pos_weight)
         loss.backward()
         optimizer.step()
-        val = val_auprc(model, x, edge_index, labels, split.val)
+        val = val_auprc(model, x_val, edge_index, labels, split.val)
         score = float(np.mean(list(val.values()))) if val else -float(loss.detach())
         history.append(score)
         losses.append(float(loss.detach()))

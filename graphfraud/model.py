@@ -21,10 +21,11 @@ EdgeType = tuple[str, str, str]
 class ModelConfig:
     node_types: list[str]
     edge_types: list[EdgeType]
-    in_dims: dict[str, int]  # node type -> number of input features
+    in_dims: dict[str, int]  # node type -> number of input features (label column included when label_input)
     hidden: int = 64
     layers: int = 2
     dropout: float = 0.2
+    label_input: bool = False  # the last input column is the label trick's known-fraud flag (features.with_known_fraud)
 
     def to_json(self) -> dict:
         d = asdict(self)

@@ -1,17 +1,16 @@
 """The nightly batch job: load a day, keep the model fresh, rescore, find rings, write back, report.
 
 Every stage is idempotent, so a crashed or killed run is recovered by running the same date again,
-and rerunning a finished date leaves the graph as it was. A file lock keeps two runs apart.
+and rerunning a finished date leaves the graph as it was. The results lock (locks.py) keeps it apart from another
+night or a `graphfraud score`.
 Models: promoted versions live in <models_dir>/<version>; candidates a night trains are kept in
 <models_dir>/candidates/ and moved up only when they beat the current model on a held-out period.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,23 +20,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import average_precision_score
 
-from .config import Settings
 from . import models
+from .config import Settings
 from .db import Graph
-from .errors import EXIT_LOCKED, GraphfraudError, UsageError
+from .errors import GraphfraudError, UsageError
+from .export import GraphExport, export_graph, later_labels
+from .ingest import build_graph
+from .locks import results_lock
+from .predict import predict, predict_heads_and_scores
+from .report import write_report
+from .scoring import score_export
+from .train import train
+from .writeback import previous_rings, risk_band
 
 # Fixed score bins for the drift check and the report (fraud probabilities are mostly tiny: fine bins low).
 SCORE_BINS = [0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.85, 1.0000001]
 HOLDOUT_DAYS = 7  # a candidate model is trained up to D-7 and compared with the current one on D-7..D
 
 log = logging.getLogger("graphfraud.nightly")
-
-
-class RunLocked(GraphfraudError):
-    """Another nightly run holds the lock."""
-
-    exit_code = EXIT_LOCKED
 
 
 @dataclass
@@ -57,25 +59,6 @@ class Stages:
         finally:
             self.seconds[name] = round(time.perf_counter() - t0, 2)
             log.info("stage %s: %.1f s", name, self.seconds[name])
-
-
-@contextmanager
-def run_lock(settings: Settings, label: str) -> Iterator[None]:
-    """Hold <state_dir>/nightly.lock for the run; a second run fails at once with RunLocked (exit 3)."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.state_dir / "nightly.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = Path(path).read_text().strip() or "another process"
-            raise RunLocked(f"another nightly run is in progress ({holder}); not starting a second one") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}, {label}".encode())
-        yield
-    finally:
-        os.close(fd)
 
 
 def psi(today: np.ndarray, previous: np.ndarray, eps: float = 1e-4) -> float:
@@ -114,23 +97,16 @@ def _model_day(model_dir: Path) -> date:
 
 
 def _current_model(settings: Settings) -> Path | None:
-    from .models import latest_model_dir
-
     try:
-        return latest_model_dir(settings.models_dir)
+        return models.latest_model_dir(settings.models_dir)
     except GraphfraudError:
         return None
 
 
 def _card_auprc(bundle_dir: Path, export: Any, y: np.ndarray, test: np.ndarray) -> float | None:
-    from sklearn.metrics import average_precision_score
-
-    from .models import load_model
-    from .predict import predict
-
     if test.sum() == 0 or y[test].sum() == 0:
         return None
-    scores = predict(load_model(bundle_dir), export)["card"]
+    scores = predict(models.load_model(bundle_dir), export)["card"]
     return round(float(average_precision_score(y[test], scores[test])), 4)
 
 
@@ -138,9 +114,6 @@ def challenge(graph: Graph, settings: Settings, day: date, end: datetime, curren
               progress: Callable | None = None) -> dict[str, Any]:
     """Train (or reuse) tonight's candidate up to end-HOLDOUT_DAYS and compare it with the current model on the
     cards whose fraud became known in the held-out days. Promotes the candidate when it is at least as good."""
-    from .export import export_graph, later_labels
-    from .train import train
-
     version = f"nightly-{day.isoformat()}"
     candidates = settings.models_dir / "candidates"
     promoted_path = settings.models_dir / version
@@ -220,113 +193,140 @@ def _ring_links(export: Any, members: frozenset) -> list[tuple[str, str]]:
     return links
 
 
+def scheduled_retrain(settings: Settings, day: date, current: Path | None) -> str | None:
+    """Why tonight retrains before scoring (no model yet, or the schedule says so), or None."""
+    if current is None:
+        return "no model yet"
+    if settings.retrain_every_days and (day - _model_day(current)).days >= settings.retrain_every_days:
+        return f"schedule (every {settings.retrain_every_days} days)"
+    return None
+
+
+def drift_retrain(settings: Settings, drift: float | None, retrained: bool) -> str | None:
+    """Why tonight retrains after scoring (card score drift above settings.drift_psi), or None."""
+    if drift is not None and drift > settings.drift_psi and not retrained:
+        return f"drift (PSI {drift:.3f} > {settings.drift_psi})"
+    return None
+
+
+@dataclass
+class Scored:
+    """Tonight's model and what it made of the graph."""
+
+    model_dir: Path
+    bundle: models.ModelBundle
+    heads: dict[str, np.ndarray]  # per-type model outputs (rings are found from these)
+    scores: dict[str, np.ndarray]  # risk scores after propagation (written back)
+    hist: list[float]  # card score histogram (drift)
+
+
+def score_with(model_dir: Path, export: GraphExport) -> Scored:
+    bundle = models.load_model(model_dir)
+    heads, scores = predict_heads_and_scores(bundle, export)
+    return Scored(model_dir, bundle, heads, scores, score_hist(scores["card"]))
+
+
+def night_summary(export: GraphExport, scored: Scored, ring_run: dict[str, Any], before: dict[str, frozenset],
+                  after: dict[str, frozenset], details: dict[str, dict[str, Any]], retrain_reason: str | None,
+                  challenge_result: dict[str, Any] | None, drift: float | None,
+                  prev_hist: list[float] | None) -> dict[str, Any]:
+    """The night's outcome for the report and the BatchRun: model, retraining, drift, rings and their changes, and
+    the top entities."""
+    changes = ring_changes(before, after, details)
+    for ring in changes["new"]:
+        keys = after[ring["ring_id"]]
+        ring["members"] = [{"entity_type": t, "entity_id": i} for t, i in sorted(keys)]
+        ring["links"] = _ring_links(export, keys)
+    member_of = {k: rid for rid, keys in after.items() for k in keys}
+    scores = scored.scores
+    top = sorted(((float(s), t, export.ids[t][n]) for t in scores for n, s in enumerate(scores[t])), reverse=True)[:20]
+    metrics = json.loads((scored.model_dir / "metrics.json").read_text())
+    return {
+        "status": "succeeded",
+        "model_version": scored.bundle.version,
+        "retrained": challenge_result is not None,
+        "retrain_reason": retrain_reason,
+        "challenge": challenge_result,
+        "drift_psi": round(drift, 4) if drift is not None else None,
+        "score_histogram": {"bins": SCORE_BINS[:-1] + [1.0], "today": scored.hist, "previous": prev_hist},
+        "scoring": {k: ring_run[k] for k in ("run_id", "entities", "rings", "rings_by_type", "top_rings")},
+        "rings_total": len(after),
+        "ring_changes": changes,
+        "top_entities": [{"entity_type": t, "entity_id": i, "risk_score": round(s, 4), "risk_band": risk_band(s),
+                          "ring_id": member_of.get((t, i))} for s, t, i in top],
+        "model_metrics": {k: v for k, v in metrics.items() if k in ("val_auprc", "best_epoch", "epochs_run")},
+    }
+
+
 def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path | None = None,
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Process one day end to end; returns the summary (also written as the report's JSON)."""
-    from .export import export_graph
-    from .ingest import build_graph
-    from .models import load_model
-    from .predict import predict_heads_and_scores
-    from .report import write_report
-    from .scoring import score_export
-    from .writeback import previous_rings
+    """Process one day end to end under the results lock; returns the summary (also written as the report's JSON).
 
+    Stages: load -> (retrain, on schedule) -> score -> (retrain and rescore, on drift) -> rings -> report."""
     input_dir = Path(input_dir)
-    files = day_files(input_dir, day)
-    end = datetime.combine(day + timedelta(days=1), dtime(0), tzinfo=timezone.utc)  # scores as of midnight after
     report_dir = (report_root or settings.state_dir / "reports") / day.isoformat()
-    stages = Stages()
-    summary: dict[str, Any] = {"date": day.isoformat(), "status": "running", "input": str(input_dir)}
-    log.info("nightly run for %s from %s: %d file(s)", day, input_dir, len(files))
-    started_ms = int(time.time() * 1000)
-    with run_lock(settings, f"date {day.isoformat()}"), Graph.connect(settings) as graph:
-        graph.ensure_schema()
-        graph.write("nightly/start_batch_run", {"date": day.isoformat(), "started_at": started_ms})
-        try:
-            with stages.stage("load", progress):
-                load = build_graph(graph, files, settings.batch_size, settings.state_dir / "quarantine")
-                summary["load"] = load.as_dict()
-            previous = graph.read("nightly/previous_batch_run", {"date": day.isoformat()})
-            prev_hist = previous[0]["score_hist"] if previous and previous[0]["score_hist"] else None
-
-            current = _current_model(settings)
-            retrain_reason = None
-            if current is None:
-                retrain_reason = "no model yet"
-            elif settings.retrain_every_days and (day - _model_day(current)).days >= settings.retrain_every_days:
-                retrain_reason = f"schedule (every {settings.retrain_every_days} days)"
-            challenge_result = None
-            if retrain_reason:
-                with stages.stage("retrain", progress):
-                    challenge_result = challenge(graph, settings, day, end, current)
-                    current = _current_model(settings)
-
-            with stages.stage("score", progress):
-                export = export_graph(graph, end)
-                bundle = load_model(current)
-                heads, scores = predict_heads_and_scores(bundle, export)
-            hist = score_hist(scores["card"])
-            drift = psi(np.asarray(hist), np.asarray(prev_hist)) if prev_hist else None
-            if drift is not None and drift > settings.drift_psi and challenge_result is None:
-                retrain_reason = f"drift (PSI {drift:.3f} > {settings.drift_psi})"
-                with stages.stage("retrain", progress):
-                    challenge_result = challenge(graph, settings, day, end, current)
-                if challenge_result["promoted"]:
-                    current = _current_model(settings)
-                    bundle = load_model(current)
-                    heads, scores = predict_heads_and_scores(bundle, export)
-                    hist = score_hist(scores["card"])
-
-            with stages.stage("rings", progress):
-                before = previous_rings(graph)
-                scored = score_export(graph, export, scores, bundle.version, run_id=f"nightly-{day.isoformat()}",
-                                      started=end, batch_size=settings.batch_size, top=10, ring_scores=heads)
-                after = previous_rings(graph)
-            details = {r["ring_id"]: r for r in graph.read("nightly/ring_details")}
-            changes = ring_changes(before, after, details)
-            for ring in changes["new"]:
-                keys = after[ring["ring_id"]]
-                ring["members"] = [{"entity_type": t, "entity_id": i} for t, i in sorted(keys)]
-                ring["links"] = _ring_links(export, keys)
-            member_of = {k: rid for rid, keys in after.items() for k in keys}
-            top = sorted(((float(s), t, export.ids[t][n]) for t in scores for n, s in enumerate(scores[t])),
-                         reverse=True)[:20]
-            from .writeback import risk_band
-
-            summary.update({
-                "status": "succeeded",
-                "model_version": bundle.version,
-                "retrained": challenge_result is not None,
-                "retrain_reason": retrain_reason,
-                "challenge": challenge_result,
-                "drift_psi": round(drift, 4) if drift is not None else None,
-                "score_histogram": {"bins": SCORE_BINS[:-1] + [1.0], "today": hist, "previous": prev_hist},
-                "scoring": {k: scored[k] for k in ("run_id", "entities", "rings", "rings_by_type", "top_rings")},
-                "rings_total": len(after),
-                "ring_changes": changes,
-                "top_entities": [{"entity_type": t, "entity_id": i, "risk_score": round(s, 4),
-                                  "risk_band": risk_band(s), "ring_id": member_of.get((t, i))} for s, t, i in top],
-                "model_metrics": json.loads((Path(current) / "metrics.json").read_text()) if current else {},
-            })
-            summary["model_metrics"] = {k: v for k, v in summary["model_metrics"].items()
-                                        if k in ("val_auprc", "best_epoch", "epochs_run")}
-            with stages.stage("report", progress):
-                summary["stage_seconds"] = stages.seconds
-                html_path, json_path = write_report(summary, report_dir)
-            summary["report_html"], summary["report_json"] = str(html_path), str(json_path)
-            summary["stage_seconds"] = stages.seconds
-            _finish(graph, summary, hist, started_ms)
-            return summary
-        except BaseException as e:
-            log.error("nightly run for %s failed: %s", day, getattr(e, "message", None) or repr(e))
-            summary["status"] = "failed"
-            summary["error"] = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
-            summary["stage_seconds"] = stages.seconds
+    with results_lock(settings, f"nightly {day.isoformat()}"):
+        files = day_files(input_dir, day)
+        end = datetime.combine(day + timedelta(days=1), dtime(0), tzinfo=timezone.utc)  # scores as of midnight after
+        stages = Stages()
+        summary: dict[str, Any] = {"date": day.isoformat(), "status": "running", "input": str(input_dir)}
+        log.info("nightly run for %s from %s: %d file(s)", day, input_dir, len(files))
+        started_ms = int(time.time() * 1000)
+        with Graph.connect(settings) as graph:
+            graph.ensure_schema()
+            graph.write("nightly/start_batch_run", {"date": day.isoformat(), "started_at": started_ms})
             try:
-                _finish(graph, summary, None, started_ms)
-            except GraphfraudError:
-                pass  # the database is the problem: the original error says more
-            raise
+                with stages.stage("load", progress):
+                    summary["load"] = build_graph(graph, files, settings.batch_size,
+                                                  settings.state_dir / "quarantine").as_dict()
+                previous = graph.read("nightly/previous_batch_run", {"date": day.isoformat()})
+                prev_hist = previous[0]["score_hist"] if previous and previous[0]["score_hist"] else None
+
+                current = _current_model(settings)
+                reason = scheduled_retrain(settings, day, current)
+                challenge_result = None
+                if reason:
+                    with stages.stage("retrain", progress):
+                        challenge_result = challenge(graph, settings, day, end, current)
+                        current = _current_model(settings)
+                with stages.stage("score", progress):
+                    export = export_graph(graph, end)
+                    scored = score_with(current, export)
+                drift = psi(np.asarray(scored.hist), np.asarray(prev_hist)) if prev_hist else None
+                late = drift_retrain(settings, drift, challenge_result is not None)
+                if late:
+                    reason = late
+                    with stages.stage("retrain", progress):
+                        challenge_result = challenge(graph, settings, day, end, current)
+                    if challenge_result["promoted"]:
+                        scored = score_with(_current_model(settings), export)
+
+                with stages.stage("rings", progress):
+                    before = previous_rings(graph)
+                    ring_run = score_export(graph, export, scored.scores, scored.bundle.version,
+                                            run_id=f"nightly-{day.isoformat()}", started=end,
+                                            batch_size=settings.batch_size, top=10, ring_scores=scored.heads)
+                    after = previous_rings(graph)
+                details = {r["ring_id"]: r for r in graph.read("nightly/ring_details")}
+                summary.update(night_summary(export, scored, ring_run, before, after, details, reason,
+                                             challenge_result, drift, prev_hist))
+                with stages.stage("report", progress):
+                    summary["stage_seconds"] = stages.seconds
+                    html_path, json_path = write_report(summary, report_dir)
+                summary["report_html"], summary["report_json"] = str(html_path), str(json_path)
+                summary["stage_seconds"] = stages.seconds
+                _finish(graph, summary, scored.hist, started_ms)
+                return summary
+            except BaseException as e:
+                log.error("nightly run for %s failed: %s", day, getattr(e, "message", None) or repr(e))
+                summary["status"] = "failed"
+                summary["error"] = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+                summary["stage_seconds"] = stages.seconds
+                try:
+                    _finish(graph, summary, None, started_ms)
+                except GraphfraudError:
+                    pass  # the database is the problem: the original error says more
+                raise
 
 
 def _finish(graph: Graph, summary: dict[str, Any], hist: list[float] | None, started_ms: int) -> None:

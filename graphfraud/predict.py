@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .export import GraphExport
-from .features import model_inputs
+from .features import model_inputs, with_known_fraud
 from .models import ModelBundle, check_schema
 from .registry import CARD
 
@@ -22,6 +22,8 @@ def predict(bundle: ModelBundle, export: GraphExport, propagate_alpha: float | N
     one step of prediction propagation (`propagate`; alpha from the model's settings unless given, 0 = off)."""
     check_schema(bundle, *schema_of(export))
     x, edge_index = model_inputs(export, bundle.stats)
+    if bundle.config.label_input:  # every label known at the export's cut-off is an input (the label trick)
+        x = with_known_fraud(x, export.labels)
     bundle.model.eval()
     scores = {t: torch.sigmoid(logit).numpy().astype(np.float32) for t, logit in bundle.model(x, edge_index).items()}
     alpha = _alpha(bundle) if propagate_alpha is None else propagate_alpha

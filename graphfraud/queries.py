@@ -51,6 +51,13 @@ class QuerySpec:
             return f"{self.name} (no parameters)"
         return f"{self.name} " + " ".join(f"-p {p.name}=<{p.type}, e.g. {p.example}>" for p in self.params)
 
+    def columns(self) -> list[str]:
+        """The column names the `returns` header line declares (explanations in parentheses dropped)."""
+        text = self.returns
+        while re.search(r"\([^()]*\)", text):
+            text = re.sub(r"\([^()]*\)", "", text)
+        return [c.strip() for c in text.split(",") if c.strip()]
+
     def as_dict(self) -> dict[str, Any]:
         """The `query --list --format json` shape."""
         return {"name": self.name, "description": self.description,

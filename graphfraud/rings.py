@@ -39,12 +39,16 @@ Node = tuple[str, int]  # (entity_type, index in the export)
 
 @dataclass
 class RingConfig:
-    """Knobs of ring detection; defaults are what the documented figures were measured with."""
+    """Knobs of ring detection. Defaults chosen on the dev suite (bench/dev_loop.py, 100k payments per world: mean
+    ring F1 0.43 -> 0.59 with anchors from the cards' mean score and card_share 0.25), never on the test suite."""
 
     threshold: float = 0.5  # entity score from which an entity is a seed of the suspicious subgraph
+    mean_threshold: float = 0.2  # ... or a device/IP/merchant whose cards' mean score reaches this (with min_shared)
+    head_anchors: bool = False  # whether non-card entities' own scores make anchors (else only their cards' mean)
+    max_anchor_cards: int = 60  # an entity used by more cards (a public IP, a POS terminal) is no mean-score anchor
     min_shared: int = 2  # a device/ip/merchant joins only when at least this many suspicious cards use it
     col_share: float = 0.5  # ... and suspicious cards are at least this share of all its cards
-    card_share: float = 0.5  # a card joins when this share of its weighted links go to joined entities
+    card_share: float = 0.25  # a card joins when this share of its weighted binding links go to joined entities
     min_cards: int = 4  # smallest ring, in cards (2-3 cards sharing a device is what households do)
     split_min_cards: int = 12  # components with at least this many cards are tried for a Louvain split
     merge_ratio: float = 0.2  # communities merged back when cut weight >= ratio * smaller community's weight
@@ -141,16 +145,28 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
     scored = {t: _score(scores, export, t) >= cfg.threshold for t in types}
     edges = {et: _edge_arrays(export, et) for et in cedges}
     n_card = len(export.ids.get("card", []))
-    # Anchors: devices, IPs and merchants the model scores as risky. Cards are not anchors on their own (a
-    # household or corporate card program shares devices legitimately); they join through anchors.
+    card_score = _score(scores, export, "card")
+    # Anchors: devices, IPs and merchants the model scores as risky, or whose cards it scores as risky on average
+    # (a card-testing device: each of its cards only somewhat suspicious, together unmistakable). Cards are not
+    # anchors on their own (a household or corporate card program shares devices legitimately); they join
+    # through anchors.
+    for et in cedges:
+        e, col = edges[et], et[2]
+        n_col = len(export.ids.get(col, []))
+        n = np.bincount(e["dst"], minlength=n_col) if len(e["dst"]) else np.zeros(n_col)
+        total = np.bincount(e["dst"], weights=card_score[e["src"]], minlength=n_col) if len(e["dst"]) else np.zeros(n_col)
+        mean = np.divide(total, n, out=np.zeros(n_col), where=n > 0)
+        by_mean = (n >= cfg.min_shared) & (n <= cfg.max_anchor_cards) & (mean >= cfg.mean_threshold)
+        scored[col] = (scored[col] & cfg.head_anchors) | by_mean
     inc = {t: scored[t].copy() for t in types}
     inc["card"] = np.zeros(n_card, dtype=bool)
+    binding = binders(export)
     for _ in range(3):
-        num = np.zeros(n_card)  # weighted links of each card to included devices/IPs/merchants
+        num = np.zeros(n_card)  # weighted links of each card to included binding entities (devices, IPs ...)
         den = np.zeros(n_card)
         for et in cedges:
             e = edges[et]
-            if not len(e["src"]):
+            if not len(e["src"]) or et[2] not in binding:  # merchants a card pays are not what binds it
                 continue
             w = weights[et]
             hit = inc[et[2]][e["dst"]]

@@ -14,6 +14,10 @@ import numpy as np
 
 from .config import Settings
 from .db import Graph
+from .export import export_graph, time_range
+from .locks import results_lock
+from .models import latest_model_dir, load_model
+from .predict import predict_heads_and_scores
 from .rings import Ring, RingConfig, assign_ids, find_rings
 from .writeback import BAND_CUTS, previous_rings, risk_band, write_back
 
@@ -70,15 +74,11 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
 def score_graph(settings: Settings, model_dir: Path | None = None, cutoff: datetime | None = None,
                 cfg: RingConfig | None = None, top: int = 10, progress: Callable | None = None) -> dict[str, Any]:
     """Export every transaction (or those before `cutoff`), score with the model (default: the newest), find rings
-    and write scores and rings back as one run; returns the run's summary."""
-    from .export import export_graph, time_range
-    from .models import latest_model_dir, load_model
-    from .predict import predict_heads_and_scores
-
+    and write scores and rings back as one run, under the results lock; returns the run's summary."""
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     bundle = load_model(Path(model_dir) if model_dir else latest_model_dir(settings.models_dir))
-    with Graph.connect(settings) as graph:
+    with results_lock(settings, f"score with model {bundle.version}"), Graph.connect(settings) as graph:
         if cutoff is None:
             cutoff = time_range(graph)[1] + timedelta(milliseconds=1)  # score everything in the graph
         export = export_graph(graph, cutoff, progress)

@@ -43,13 +43,15 @@ def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: date
     stats = FeatureStats.fit(export.features)
     x, edge_index = model_inputs(export, stats)
     split = split_labels(export.labels, settings.seed, settings.val_share)
+    label_input = bool(settings.label_trick)
     cfg = ModelConfig(node_types=list(export.features), edge_types=list(export.data.edge_types),
-                      in_dims={t: x[t].shape[1] for t in x}, hidden=settings.hidden, layers=settings.layers,
-                      dropout=settings.dropout)
+                      in_dims={t: x[t].shape[1] + label_input for t in x}, hidden=settings.hidden,
+                      layers=settings.layers, dropout=settings.dropout, label_input=label_input)
     model = FraudGNN(cfg)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     t1 = time.perf_counter()
-    fitted = fit(model, optimizer, x, edge_index, export.labels, split, settings.epochs, settings.patience, progress)
+    fitted = fit(model, optimizer, x, edge_index, export.labels, split, settings.epochs, settings.patience, progress,
+                 label_input=label_input, seed=settings.seed)
     model.load_state_dict(fitted.state)
 
     root = Path(out_dir) if out_dir is not None else settings.models_dir

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -33,6 +34,13 @@ def graph(settings: Settings) -> Iterator[Graph]:
     g.ensure_schema()
     yield g
     g.close()
+
+
+def end_of(g: Graph) -> datetime:
+    """Just after the graph's last transaction: an export as of it holds every transaction."""
+    from graphfraud.export import time_range
+
+    return time_range(g)[1] + timedelta(milliseconds=1)
 
 
 def wipe(g: Graph) -> None:

@@ -45,7 +45,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 
 
 def counts(g: Graph) -> dict[str, int]:
-    return g.read("ingest/counts")[0]
+    return g.read("bench/counts")[0]
 
 
 def load(g: Graph, paths: list[Path], tmp_path: Path, batch_size: int = 2) -> dict:

@@ -16,7 +16,8 @@ import pytest
 
 from graphfraud.demo import SAMPLE_DIR, history_files
 from graphfraud.ingest import build_graph
-from graphfraud.nightly import RunLocked, run_lock, run_night
+from graphfraud.locks import results_lock
+from graphfraud.nightly import run_night
 
 from conftest import wipe
 
@@ -81,7 +82,7 @@ def test_every_query_runs_on_the_scored_sample(graph, three_nights):
 
     for spec in list_queries():
         columns, _ = run_query(graph, spec.name, example_params(spec))
-        assert columns, spec.name
+        assert columns == spec.columns(), spec.name  # exactly what its header declares
     _, top = run_query(graph, "top_rings", {"limit": "5"})
     assert top, "the scored sample has current rings"
     ring_id = top[0]["ring_id"]
@@ -130,19 +131,29 @@ def test_killed_run_is_recovered_by_rerunning(graph, night_settings, three_night
             break
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, "".join(seen)
+    assert "stage rings: started" in seen[-1], "killed before the write-back stage: " + "".join(seen[-5:])
     assert graph.read("nightly/batch_runs", {"limit": 1})[0]["status"] == "running"
     run_night(s, D2, SAMPLE_DIR, reports)
     assert snapshot(graph) == snaps[1]
 
 
-def test_a_second_run_is_refused_while_one_holds_the_lock(night_settings, tmp_path):
+def test_a_second_writer_is_refused_while_one_holds_the_lock(night_settings, tmp_path):
+    """One results lock for nightly and score: a second process fails at once (exit 3, one line); the holder itself
+    may take it again (the CLI locks before importing, the library function locks again)."""
     s, _ = night_settings
-    with run_lock(s, "test holder"):
-        with pytest.raises(RunLocked, match="another nightly run is in progress"):
-            with run_lock(s, "second"):
-                pass
+    second = ("from graphfraud.config import load_settings\nfrom graphfraud.locks import results_lock\n"
+              "try:\n    with results_lock(load_settings(), 'second'): print('got it')\n"
+              "except ResultsLocked as e:\n    print(e.message)")
+    with results_lock(s, "test holder"):
+        with results_lock(s, "same process, again"):
+            child = subprocess.run([sys.executable, "-c", second], capture_output=True, text=True, timeout=60)
         p = subprocess.run([sys.executable, str(ROOT / "cli.py"), "nightly", "--date", str(D1),
                             "--input", str(SAMPLE_DIR), "--report-dir", str(tmp_path)],
                            capture_output=True, text=True, timeout=120)
+        q = subprocess.run([sys.executable, str(ROOT / "cli.py"), "score"], capture_output=True, text=True, timeout=120)
+    assert "another run that writes results is in progress (pid" in child.stdout and "test holder" in child.stdout
     assert p.returncode == 3, p.stderr
-    assert "another nightly run is in progress" in p.stderr and "Traceback" not in p.stderr
+    assert "another run that writes results is in progress (pid" in p.stderr and "Traceback" not in p.stderr
+    assert q.returncode == 3 and "test holder" in q.stderr, q.stderr
+    with results_lock(s, "free again"):  # released by the holder: the next writer gets it
+        pass

@@ -5,8 +5,8 @@
 // returns: merchant_id, mcc, ring_transactions, transactions, ring_amount, amount, ring_share (ring_amount / amount, 0-1), rings (ids of the current rings involved), merchant_rings (current rings the merchant itself belongs to)
 // note: starts from ring members (few), so it touches only merchants where rings paid.
 MATCH (r:FraudRing)<-[:MEMBER_OF]-(e)
-WHERE r.current AND (e:Card OR e:Device OR e:IP)
-MATCH (e)-[:MADE|ON_DEVICE|FROM_IP]-(t:Transaction)-[:AT]->(m:Merchant)
+WHERE r.current AND NOT e:Merchant
+MATCH (e)--(t:Transaction)-[:AT]->(m:Merchant)
 WITH m, t, collect(DISTINCT r.ring_id) AS tx_rings
 WITH m, count(t) AS ring_transactions, sum(t.amount) AS ring_amount,
      reduce(acc = [], l IN collect(tx_rings) | acc + l) AS ring_ids

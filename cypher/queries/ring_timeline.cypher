@@ -3,8 +3,8 @@
 // param: ring_id string example=R-farm | the ring's id (FraudRing.ring_id)
 // returns: day (date), transactions, amount, declines, chargebacks, cards (distinct cards paying that day)
 MATCH (r:FraudRing {ring_id: $ring_id})<-[:MEMBER_OF]-(e)
-WHERE e:Card OR e:Device OR e:IP
-MATCH (e)-[:MADE|ON_DEVICE|FROM_IP]-(t:Transaction)
+WHERE NOT e:Merchant
+MATCH (e)--(t:Transaction)
 WITH DISTINCT t
 MATCH (c:Card)-[:MADE]->(t)
 RETURN date(t.timestamp) AS day, count(t) AS transactions, round(sum(t.amount), 2) AS amount,

@@ -3,15 +3,7 @@
 // param: entity_id string example=c_1c3e2575 | a card_id, merchant_id, device_id or IP address
 // returns: kind, entity_id, risk_score, risk_band, model_version, confirmed_label, transactions, declines, chargebacks, ring_id, ring_type, ring_score, role, member_score, evidence (the ring's BOUND_BY entities this entity is or transacted with, as "kind:Label:id"), explanation (one row per current ring; ring columns null when in none)
 // note: the entity is found through the four unique keys, so the lookup is indexed whatever its kind.
-CALL () {
-  MATCH (e:Card {card_id: $entity_id}) RETURN e
-  UNION
-  MATCH (e:Merchant {merchant_id: $entity_id}) RETURN e
-  UNION
-  MATCH (e:Device {device_id: $entity_id}) RETURN e
-  UNION
-  MATCH (e:IP {ip: $entity_id}) RETURN e
-}
+MATCH (e:Entity {entity_id: $entity_id})
 CALL (e) {
   MATCH (e)--(t:Transaction)
   RETURN count(t) AS transactions, count(CASE WHEN t.status = 'declined' THEN 1 END) AS declines,
@@ -21,11 +13,10 @@ OPTIONAL MATCH (e)-[m:MEMBER_OF]->(r:FraudRing)
   WHERE r.current
 WITH e, transactions, declines, chargebacks, m, r,
      COLLECT { MATCH (r)-[b:BOUND_BY]->(x) WHERE x = e OR EXISTS { (e)--(:Transaction)--(x) }
-               WITH b.kind + ':' + CASE WHEN x:Device THEN 'Device' WHEN x:IP THEN 'IP' ELSE 'Merchant' END + ':'
-                    + coalesce(x.device_id, x.ip, x.merchant_id) AS item
+               WITH b.kind + ':' + [l IN labels(x) WHERE l <> 'Entity'][0] + ':' + x.entity_id AS item
                RETURN item ORDER BY item } AS evidence
-RETURN CASE WHEN e:Card THEN 'Card' WHEN e:Merchant THEN 'Merchant' WHEN e:Device THEN 'Device' ELSE 'IP' END AS kind,
-       coalesce(e.card_id, e.merchant_id, e.device_id, e.ip) AS entity_id,
+RETURN [l IN labels(e) WHERE l <> 'Entity'][0] AS kind,
+       e.entity_id AS entity_id,
        e.risk_score AS risk_score, e.risk_band AS risk_band, e.model_version AS model_version,
        e.confirmed_label AS confirmed_label, transactions, declines, chargebacks,
        r.ring_id AS ring_id, r.type AS ring_type, r.score AS ring_score, m.role AS role, m.score AS member_score,

@@ -1,4 +1,4 @@
-// ingest/counts: how many nodes of each label and relationships of each type the graph holds (count store, fast).
+// bench/counts: how many nodes of each label and relationships of each type the graph holds (count store, fast).
 // Used by the build-graph benchmark and tests to compare loads. Parameters: none.
 // Returns one row: cards, merchants, devices, ips, transactions, made, at, on_device, from_ip, chargebacks.
 RETURN COUNT { MATCH (:Card) } AS cards, COUNT { MATCH (:Merchant) } AS merchants,
