@@ -75,7 +75,8 @@ def main() -> None:
     export_s = time.perf_counter() - t0
     truth = restrict_truth(load_truth(args.world), export)
     if args.model:
-        from graphfraud.predict import load_model, predict
+        from graphfraud.models import load_model
+        from graphfraud.predict import predict
 
         scores, source = predict(load_model(args.model), export), f"model {args.model}"
     else:

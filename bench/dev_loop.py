@@ -67,6 +67,8 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="world names")
     ap.add_argument("--models", type=Path, help="reuse models from this folder (<models>/<world>/<version>)")
     ap.add_argument("--ring-config", default="{}", help="JSON overrides of RingConfig")
+    ap.add_argument("--ring-scores", choices=("heads", "propagated"), default="heads",
+                    help="which scores the ring step reads (production: heads)")
     args = ap.parse_args()
     if args.suite != "dev":
         sys.exit("dev_loop tunes on the dev suite only")
@@ -106,8 +108,8 @@ def main() -> None:
                 yy = np.array([(t, i) in members for i in cut.ids[t]])[test]
                 ap[t] = average_precision_score(yy, cut_scores[t][test]) if 0 < yy.sum() < len(yy) else float("nan")
         whole = h.as_of(h.end)
-        heads, _ = predict_heads_and_scores(load_model(model_dir), whole)
-        rings = find_rings(whole, heads, cfg)
+        heads, propagated = predict_heads_and_scores(load_model(model_dir), whole)
+        rings = find_rings(whole, heads if args.ring_scores == "heads" else propagated, cfg)
         truth = restrict_truth(load_truth(world), whole)
         m = match_metrics([r.keys() for r in rings], truth, [r.type for r in rings])
         rows.append((name, m))

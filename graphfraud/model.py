@@ -84,6 +84,14 @@ class FraudGNN(nn.Module):
         self.cfg = cfg
         self.encoder = HeteroEncoder(cfg)
         self.decoder = Decoder(cfg)
+        # Platt scaling per node type, [scale, bias] on the logit (fit.calibrate): identity until calibrated
+        for t in cfg.node_types:
+            self.register_buffer(f"platt_{t}", torch.tensor([1.0, 0.0]))
 
     def forward(self, x: dict[str, Tensor], edge_index: dict[EdgeType, Tensor]) -> dict[str, Tensor]:
         return self.decoder(self.encoder(x, edge_index), x)
+
+    def probabilities(self, logits: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Calibrated fraud probabilities from forward()'s logits."""
+        return {t: torch.sigmoid(getattr(self, f"platt_{t}")[0] * v + getattr(self, f"platt_{t}")[1])
+                for t, v in logits.items()}

@@ -25,7 +25,8 @@ def predict(bundle: ModelBundle, export: GraphExport, propagate_alpha: float | N
     if bundle.config.label_input:  # every label known at the export's cut-off is an input (the label trick)
         x = with_known_fraud(x, export.labels)
     bundle.model.eval()
-    scores = {t: torch.sigmoid(logit).numpy().astype(np.float32) for t, logit in bundle.model(x, edge_index).items()}
+    probs = bundle.model.probabilities(bundle.model(x, edge_index))
+    scores = {t: p.numpy().astype(np.float32) for t, p in probs.items()}
     alpha = _alpha(bundle) if propagate_alpha is None else propagate_alpha
     return propagate(export, scores, alpha) if alpha > 0 else scores
 

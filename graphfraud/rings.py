@@ -29,9 +29,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .registry import CARD, MERCHANT, RING_TYPES, binding_types
+from .registry import CARD, MERCHANT, binding_types
 
 DAY_MS = 86_400_000
+DARK_WINDOW_DAYS = 3  # a card is judged dark only when its ring activity ended this long before the data ends
 
 Key = tuple[str, str]  # (entity_type, entity_id): how rings are compared across runs and with the truth
 Node = tuple[str, int]  # (entity_type, index in the export)
@@ -39,11 +40,12 @@ Node = tuple[str, int]  # (entity_type, index in the export)
 
 @dataclass
 class RingConfig:
-    """Knobs of ring detection. Defaults chosen on the dev suite (bench/dev_loop.py, 100k payments per world: mean
-    ring F1 0.43 -> 0.59 with anchors from the cards' mean score and card_share 0.25), never on the test suite."""
+    """Knobs of ring detection, for calibrated scores (fit.calibrate). Defaults chosen on the dev suite
+    (bench/dev_loop.py, 100k payments per world: mean ring F1 0.43 -> 0.58 with anchors from the cards' mean score,
+    card_share 0.25, threshold 0.3, mean_threshold 0.1), never on the test suite."""
 
-    threshold: float = 0.5  # entity score from which an entity is a seed of the suspicious subgraph
-    mean_threshold: float = 0.2  # ... or a device/IP/merchant whose cards' mean score reaches this (with min_shared)
+    threshold: float = 0.3  # a card scored this high joins through any anchor it links to
+    mean_threshold: float = 0.1  # a device/IP/merchant whose cards' mean score reaches this anchors (with min_shared)
     head_anchors: bool = False  # whether non-card entities' own scores make anchors (else only their cards' mean)
     max_anchor_cards: int = 60  # an entity used by more cards (a public IP, a POS terminal) is no mean-score anchor
     min_shared: int = 2  # a device/ip/merchant joins only when at least this many suspicious cards use it
@@ -367,8 +369,12 @@ def ring_stats(export: Any, nodes: set[Node], card_span: tuple[np.ndarray, np.nd
     first, last = card_span
     cs = sorted(ring_first)
     lead = np.array([(ring_first[c] - first[c]) / DAY_MS for c in cs]) if cs else np.zeros(0)
-    # Bust-out cards go dark: their last payment comes within a day of their last ring payment.
-    dark = np.array([(last[c] - ring_last[c]) <= DAY_MS for c in cs]) if cs else np.zeros(0)
+    # Bust-out cards go dark: their last payment comes within a day of their last ring payment. Only cards whose
+    # ring activity ended at least DARK_WINDOW_DAYS before the data ends can show it (near the end, every card is
+    # "dark"); the share is over those.
+    end_ms = int(export.cutoff.timestamp() * 1000) if getattr(export, "cutoff", None) else max(last.max(initial=0), 0)
+    judged = [c for c in cs if end_ms - ring_last[c] >= DARK_WINDOW_DAYS * DAY_MS]
+    dark = np.array([(last[c] - ring_last[c]) <= DAY_MS for c in judged]) if judged else np.zeros(0)
     # Share of ring merchants' cards that are ring cards (collusion: merchants living off a closed set of cards).
     ring_m = np.zeros(len(export.ids.get("merchant", [])), dtype=bool)
     ring_m[by_t["merchant"]] = True
@@ -400,20 +406,21 @@ def ring_stats(export: Any, nodes: set[Node], card_span: tuple[np.ndarray, np.nd
 
 
 def ring_type(s: dict[str, float]) -> str:
-    """A ring's type from its behaviour (first rule that fits):
-    card_testing: many declined attempts (>= 30% of the ring's own transactions);
+    """A ring's type from its behaviour (first rule that fits; thresholds chosen on the dev suite):
+    card_testing: many declined attempts (>= 30% of the ring's own transactions) or mostly tiny amounts (the
+      cards' median share of amounts under SMALL_AMOUNT >= 0.35);
     bust_out: cards with a normal history (median >= 3 days before the ring, < 40% fresh cards) that go dark right
-      after it (>= 50% make no payment a day after their last ring payment);
-    merchant_collusion: ring merchants living off the ring's cards (>= 50% of their cards) and round amounts
-      (cards' mean share of amounts that are multiples of 10 >= 0.2);
-    device_farm: at least 2 cards per shared device; other: none of these."""
-    if s["decline_share"] >= 0.3:
+      after it (>= 50% of the cards that can show it make no payment a day after their last ring payment);
+    merchant_collusion: round amounts (cards' mean share of amounts that are multiples of 10 >= 0.25), the
+      colluding merchants' books;
+    device_farm: cards bound by shared devices, IPs or identities; other: none of these."""
+    if s["decline_share"] >= 0.3 or s["small_share"] >= 0.35:
         return "card_testing"
     if s["dark_share"] >= 0.5 and s["new_card_share"] < 0.4 and s["card_lead_days"] >= 3:
         return "bust_out"
-    if s["n_merchants"] >= 1 and s["merchant_card_share"] >= 0.5 and s["round_share"] >= 0.2:
+    if s["round_share"] >= 0.25:
         return "merchant_collusion"
-    if s["n_devices"] >= 1 and s["cards_per_device"] >= 2:
+    if s.get("n_binding", s["n_devices"]) >= 1:
         return "device_farm"
     return "other"
 

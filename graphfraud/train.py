@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .config import Settings, hyperparameters
 from .db import Graph
 from .export import GraphExport, Progress, export_graph
-from .features import FeatureStats, model_inputs
-from .fit import fit, seed_everything, split_labels
+from .features import FeatureStats, model_inputs, with_known_fraud
+from .fit import calibrate, fit, seed_everything, split_labels
 from .model import FraudGNN, ModelConfig
 from .models import new_version, save_model
 
@@ -53,6 +54,9 @@ def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: date
     fitted = fit(model, optimizer, x, edge_index, export.labels, split, settings.epochs, settings.patience, progress,
                  label_input=label_input, seed=settings.seed)
     model.load_state_dict(fitted.state)
+    shown = {t: np.isin(np.arange(len(v)), split.train[t]) for t, v in export.labels.items()}
+    platt = calibrate(model, with_known_fraud(x, export.labels, shown) if label_input else x, edge_index,
+                      export.labels, split.val)
 
     root = Path(out_dir) if out_dir is not None else settings.models_dir
     path = root / (version or new_version(root))
@@ -62,6 +66,7 @@ def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: date
         "nodes": {t: len(export.ids[t]) for t in export.ids},
         "edges": {"/".join(et): int(export.data[et].edge_index.shape[1]) for et in export.data.edge_types},
         "labelled_fraud": {t: int((export.labels[t] == 1).sum()) for t in export.labels},
+        "platt": platt,
     }
     save_model(path, model, stats, {t: export.features[t].columns for t in export.features}, export.cutoff,
                export.fingerprint, hyperparameters(settings), metrics)

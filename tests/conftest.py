@@ -6,7 +6,10 @@ A test that needs Neo4j fails when it cannot be reached; nothing here skips or m
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from datetime import datetime, timedelta
 
 import pytest
@@ -34,6 +37,15 @@ def graph(settings: Settings) -> Iterator[Graph]:
     g.ensure_schema()
     yield g
     g.close()
+
+
+CLI = [sys.executable, str(Path(__file__).resolve().parent.parent / "cli.py")]
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`graphfraud ARGS` as a person runs it: a subprocess with this environment (plus `env`), output captured."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          timeout=timeout)
 
 
 def end_of(g: Graph) -> datetime:

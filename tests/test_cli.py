@@ -5,18 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-
-GRAPHFRAUD = [sys.executable, str(Path(__file__).resolve().parent.parent / "cli.py")]
-
-
-def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*GRAPHFRAUD, *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=120)
+from conftest import cli as run
 
 
 def test_cypher_json_and_components(clean_graph):

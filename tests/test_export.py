@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-import torch
 
 from graphfraud.export import export_graph, later_labels
 from graphfraud.features import feature_names

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from graphfraud.errors import GraphfraudError
-from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform, conform, export_graph
+from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform, export_graph
 from graphfraud.features import FeatureStats, feature_names
 from graphfraud.generate import generate
 from graphfraud.ingest import build_graph

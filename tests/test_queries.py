@@ -15,12 +15,8 @@ The world (written by cypher/test/queries_world + queries_rings):
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from graphfraud.db import Graph
@@ -28,6 +24,8 @@ from graphfraud.registry import cypher_params
 from graphfraud.errors import AccessModeError, UsageError
 from graphfraud.queries import (QUERY_DIR, bind_params, example_params, get_query, list_queries, parse_header,
                                 run_query)
+
+from conftest import cli as gf
 
 
 
@@ -371,12 +369,6 @@ def test_a_query_that_writes_is_refused(world: Graph) -> None:
 
 
 # --- CLI (as a person runs it: a subprocess, exit codes, one-line errors) -------------------------
-
-GRAPHFRAUD = [sys.executable, str(Path(__file__).resolve().parent.parent / "cli.py")]
-
-
-def gf(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*GRAPHFRAUD, *args], capture_output=True, text=True, env=os.environ, timeout=120)
 
 
 def test_cli_list_and_run(world: Graph) -> None:

@@ -42,11 +42,11 @@ def world() -> tuple[list[dict], dict[str, tuple[str, set]]]:
         tx(c, "mP", "dA", "iA", 31, 45)  # camouflage at the popular merchant
     ring_b = [f"b{i}" for i in range(6)]  # device farm: six cards on two devices buying high-value goods at mH
     for j, c in enumerate(ring_b):
-        tx(c, "mP", f"bh{j}", f"bi{j}", 2, 30)  # their owners' normal history
+        tx(c, "mP", f"bh{j}", f"bi{j}", 2, 31.45)  # their owners' normal history
         for k in range(2):
-            tx(c, "mH", "dB1" if j % 2 == 0 else "dB2", "iB", 40 + k, 600)
-        tx(c, "mP", "dB1", "iB", 41, 50)
-        tx(c, "mP", f"bh{j}", f"bi{j}", 50, 30)  # ... and their owners keep paying afterwards
+            tx(c, "mH", "dB1" if j % 2 == 0 else "dB2", "iB", 40 + k, 612.37 + k)  # goods, not round sums
+        tx(c, "mP", "dB1", "iB", 41, 49.99)
+        tx(c, "mP", f"bh{j}", f"bi{j}", 50, 31.45)  # ... and their owners keep paying afterwards
     ring_c = [f"c{i}" for i in range(4)]  # merchant collusion: round amounts at two colluding merchants
     for j, c in enumerate(ring_c):
         for day in range(5, 35, 3):
