@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import signal
 import socket
 import subprocess
 import time
@@ -42,6 +43,10 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def private_settings(settings: Settings, state_dir: Path) -> Settings:
@@ -139,12 +144,14 @@ def run_benchmark(settings: Settings, suite: str, transactions: int, out_dir: Pa
     t0 = time.perf_counter()
     results = []
     neo4j_server.start(private)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a plain `kill` also stops the private server below
     try:
         for name, scenario, seed in plan:
             w0 = time.perf_counter()
             results.append(run_world(private, name, scenario, seed, transactions, days, out_dir, progress))
             results[-1]["seconds"] = round(time.perf_counter() - w0, 1)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         neo4j_server.stop(private)
     report = {"suite": suite, "transactions": transactions, "days": days, "worlds": results,
               "summary": summarise(results), "seconds": round(time.perf_counter() - t0, 1),

@@ -24,7 +24,7 @@ from .db import Graph
 from .export import GraphExport, Progress, read_history
 from .fit import split_labels
 from .models import latest_model_dir, load_model
-from .predict import predict, predict_heads_and_scores
+from .predict import predict_heads_and_scores
 from .ring_eval import Truth, load_fraud_transactions, load_truth, ring_metrics
 
 TRUTH_BATCH = 10_000  # fraud transaction ids per lookup of their entities
@@ -91,7 +91,8 @@ def evaluate(graph: Graph, model_dir: Path | None = None, truth_dir: Path | None
     base = dataclasses.replace(settings, **bundle.hyper)
     split = split_labels(export.labels, base.seed, base.val_share)
     # "gnn" is the model as it scores in production (with prediction propagation); "gnn_raw" is its heads alone
-    scores = {"gnn": predict(bundle, export), "gnn_raw": predict(bundle, export, propagate_alpha=0.0)}
+    heads, propagated = predict_heads_and_scores(bundle, export)
+    scores = {"gnn": propagated, "gnn_raw": heads}
     for i, (name, fn) in enumerate((("xgb_graph", lambda: xgb_graph_scores(export, bundle.stats, split, base.seed)),
                                     ("mlp", lambda: mlp_scores(export, bundle.stats, split, base)),
                                     ("rules", lambda: rule_scores(export)))):

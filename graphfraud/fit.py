@@ -138,13 +138,19 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
     return FitResult(best_state, best_epoch, best_val, history, losses)
 
 
+def platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(a, b) of the logistic fit P(y = 1) = sigmoid(a * logit + b): Platt scaling."""
+    lr = LogisticRegression(C=1e4).fit(np.asarray(logits, np.float64).reshape(-1, 1), np.asarray(y, bool))
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
 @torch.no_grad()
 def calibrate(model: torch.nn.Module, x: dict, edge_index: dict, labels: dict[str, np.ndarray],
               idx: dict[str, np.ndarray]) -> dict[str, list[float]]:
-    """Platt scaling (a logistic fit of known fraud on the logit) per node type on the held-out entities, stored in
-    the model's platt_<type> buffers. Class weights in training inflate the raw probabilities by a different amount in
-    every graph; calibrated, a score means the same share of known fraud everywhere, so thresholds downstream (the
-    ring step) transfer between graphs. Types with too few held-out positives stay uncalibrated."""
+    """Platt scaling of known fraud on the logit, per node type on the held-out entities `idx`, stored in the model's
+    platt_<type> buffers. Class weights in training inflate the raw probabilities by a different amount in every
+    graph; calibrated, a score means the same share of known fraud everywhere, so thresholds downstream (the ring
+    step, risk bands) transfer between graphs. Types with too few held-out positives stay uncalibrated."""
     model.eval()
     logits = model(x, edge_index)
     out = {}
@@ -152,8 +158,7 @@ def calibrate(model: torch.nn.Module, x: dict, edge_index: dict, labels: dict[st
         y = labels[t][i] == 1
         if y.sum() < MIN_VAL_POSITIVES or y.all():
             continue
-        lr = LogisticRegression(C=1e4).fit(logits[t][i].numpy().reshape(-1, 1).astype(np.float64), y)
-        a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+        a, b = platt(logits[t][i].numpy(), y)
         getattr(model, f"platt_{t}").copy_(torch.tensor([a, b]))
         out[t] = [round(a, 4), round(b, 4)]
     return out
