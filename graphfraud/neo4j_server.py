@@ -106,7 +106,7 @@ def _ensure_password(settings: Settings) -> str:
         return settings.neo4j_password
     if settings.password_file.exists():
         return settings.password_file.read_text().strip()
-    password = secrets.token_urlsafe(24)
+    password = "gf" + secrets.token_urlsafe(24)  # never starting with "-": the admin tool would read an option
     _write_private(settings.password_file, password + "\n")
     return password
 

@@ -141,7 +141,7 @@ def test_a_second_writer_is_refused_while_one_holds_the_lock(night_settings, tmp
     """One results lock for nightly and score: a second process fails at once (exit 3, one line); the holder itself
     may take it again (the CLI locks before importing, the library function locks again)."""
     s, _ = night_settings
-    second = ("from graphfraud.config import load_settings\nfrom graphfraud.locks import results_lock\n"
+    second = ("from graphfraud.config import load_settings\nfrom graphfraud.locks import ResultsLocked, results_lock\n"
               "try:\n    with results_lock(load_settings(), 'second'): print('got it')\n"
               "except ResultsLocked as e:\n    print(e.message)")
     with results_lock(s, "test holder"):

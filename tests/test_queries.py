@@ -390,7 +390,7 @@ def test_cli_list_and_run(world: Graph) -> None:
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[0].startswith("transaction_id,card_id,merchant_id") and len(lines) == 2
-    assert lines[1].startswith("t_18,c_011,m_003,,,250.0,")
+    assert lines[1].startswith("t_18,c_011,m_003,[],250.0,")  # no device, IP or other identifier
 
     p = gf("query", "top_rings", "-p", "limit=1")
     assert p.returncode == 0 and "R-farm" in p.stdout and "R-test" not in p.stdout and "1 row(s)" in p.stdout
