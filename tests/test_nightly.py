@@ -4,6 +4,7 @@ run would, a killed run is recovered by rerunning, a second concurrent run is re
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from graphfraud.ingest import build_graph
 from graphfraud.locks import results_lock
 from graphfraud.nightly import run_night
 
-from conftest import wipe
+from conftest import cli, wipe
 
 ROOT = Path(__file__).resolve().parent.parent
 D1, D2, D3 = date(2026, 1, 28), date(2026, 1, 29), date(2026, 1, 30)
@@ -55,11 +56,14 @@ def three_nights(graph, night_settings):
     return results, snaps
 
 
-def test_three_nights_leave_run_records_and_reports(graph, three_nights):
+def test_three_nights_leave_run_records_and_reports(graph, three_nights, night_settings):
     results, snaps = three_nights
     assert [r["status"] for r in results] == ["succeeded"] * 3
     assert results[0]["retrained"] and results[0]["retrain_reason"] == "no model yet"
-    assert not results[1]["retrained"] or "drift" in results[1]["retrain_reason"]
+    s, _ = night_settings
+    drifted = results[1]["drift_psi"] is not None and results[1]["drift_psi"] > s.drift_psi
+    assert results[1]["retrained"] == drifted  # a day after the first model: only drift can retrain
+    assert (results[1]["retrain_reason"] or "").startswith("drift") == drifted
     runs = graph.read("nightly/batch_runs", {"limit": 10})
     assert [(r["date"], r["status"]) for r in runs] == [(str(D3), "succeeded"), (str(D2), "succeeded"),
                                                         (str(D1), "succeeded")]
@@ -94,12 +98,18 @@ def test_every_query_runs_on_the_scored_sample(graph, three_nights):
     assert timeline and sum(r["transactions"] for r in timeline) > 0
 
 
-def test_rerunning_a_night_leaves_the_graph_identical(graph, night_settings, three_nights):
+def test_rerunning_a_night_leaves_the_graph_identical(graph, night_settings, three_nights, tmp_path):
+    """Rerun through the CLI, as cron does, with --json: nothing loaded twice, the graph as one run left it."""
     _, snaps = three_nights
-    s, reports = night_settings
-    again = run_night(s, D3, SAMPLE_DIR, reports)
-    assert again["status"] == "succeeded"
+    s, _ = night_settings
+    p = cli("nightly", "--date", str(D3), "--input", str(SAMPLE_DIR), "--report-dir", str(tmp_path), "--json",
+            env={"GRAPHFRAUD_MODEL_DIR": str(s.model_dir), "GRAPHFRAUD_EPOCHS": str(s.epochs),
+                 "GRAPHFRAUD_PATIENCE": str(s.patience)}, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    again = json.loads(p.stdout)
+    assert again["status"] == "succeeded" and again["date"] == str(D3)
     assert again["load"]["rows_loaded"] == 0 and again["load"]["rows_already_present"] > 0
+    assert Path(again["report_html"]).parent == tmp_path / str(D3)
     assert snapshot(graph) == snaps[2]
 
 
