@@ -95,6 +95,8 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
             params[key] = json.loads(value)
         except json.JSONDecodeError:
             params[key] = value
+        if isinstance(params[key], int) and not -(2**63) <= params[key] < 2**63:
+            raise UsageError(f"parameter {key} = {value} is out of range (Neo4j integers are 64-bit)")
     return params
 
 

@@ -26,6 +26,7 @@ from .errors import UsageError
 
 QUERY_DIR = CYPHER_DIR / "queries"
 PARAM_TYPES = ("int", "float", "string", "datetime")
+INT64 = (-(2**63), 2**63 - 1)  # Neo4j integers
 _HEADER_LINE = re.compile(r"^//\s*(name|description|param|returns|note):\s*(.*?)\s*$")
 _PARAM = re.compile(r"^([a-z_][a-z0-9_]*)\s+(int|float|string|datetime)\s+example=(\S+)\s+\|\s+(\S.*)$")
 
@@ -132,11 +133,13 @@ def coerce(param: QueryParam, raw: Any) -> Any:
     try:
         if param.type == "int":
             if isinstance(value, float) and value.is_integer():
-                return int(value)
-            if isinstance(value, int):
+                value = int(value)
+            elif isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value):
+                value = int(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                if not INT64[0] <= value <= INT64[1]:
+                    raise UsageError(f"{param.name} = {value} is out of range (a 64-bit integer)")
                 return value
-            if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value):
-                return int(value)
             raise ValueError
         if param.type == "float":
             if isinstance(value, (int, float)):

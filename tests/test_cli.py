@@ -77,3 +77,14 @@ def test_help_lists_commands():
     assert p.returncode == 0
     for command in ("neo4j", "cypher"):
         assert command in p.stdout
+
+
+def test_out_of_range_integers_are_one_line_errors(graph):
+    """-p limit=99999999999999999999 on query and cypher: a usage error naming the parameter, no traceback."""
+    for args in (("query", "top_rings", "-p", "limit=99999999999999999999"),
+                 ("cypher", "RETURN $n AS n", "-p", "n=99999999999999999999")):
+        p = run(*args)
+        assert p.returncode == 2, p.stderr
+        assert "out of range" in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = run("cypher", "RETURN $n AS n", "-p", "n=9223372036854775807", "--format", "json")  # the largest fits
+    assert p.returncode == 0 and json.loads(p.stdout) == [{"n": 9223372036854775807}]
