@@ -340,6 +340,8 @@ def build_graph_cmd(
     if d["quarantine_file"]:
         out.print(f"[bold yellow]{d['rows_quarantined']:,} row(s) quarantined, with reasons, in:[/bold yellow] "
                   f"{d['quarantine_file']}", highlight=False, soft_wrap=True)
+    for skipped in d["skipped_files"]:
+        err.print(f"[yellow]skipped[/yellow] {skipped['file']}: {skipped['reason']}", highlight=False, soft_wrap=True)
 
 
 # --- nightly and demo ----------------------------------------------------------------------------

@@ -14,14 +14,15 @@ from typing import Any
 from .config import REPO_ROOT, Settings
 from .db import Graph
 from .errors import UsageError
+from .validate import input_format
 
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 
 
 def sample_days(data_dir: Path) -> list[date]:
     """The days that have a transactions file, in order."""
-    days = sorted(date.fromisoformat(p.stem) for p in (data_dir / "transactions").glob("*-*-*.*")
-                  if p.suffix in (".csv", ".parquet"))
+    days = sorted(date.fromisoformat(p.name.split(".")[0]) for p in (data_dir / "transactions").glob("*-*-*.*")
+                  if input_format(p))
     if len(days) < 2:
         raise UsageError(f"{data_dir} needs at least two days of transactions (transactions/YYYY-MM-DD.*)")
     return days
@@ -32,7 +33,7 @@ def history_files(data_dir: Path, before: date) -> list[Path]:
     out = []
     for kind in ("transactions", "chargebacks"):
         out += sorted(p for p in (data_dir / kind).glob("*-*-*.*")
-                      if p.suffix in (".csv", ".parquet") and date.fromisoformat(p.stem) < before)
+                      if input_format(p) and date.fromisoformat(p.name.split(".")[0]) < before)
     return out
 
 

@@ -49,6 +49,7 @@ class LoadSummary:
 
     kinds: dict[str, KindCounts] = field(default_factory=lambda: {k: KindCounts() for k in v.KIND_ORDER})
     quarantine_file: Path | None = None  # None when no row was quarantined
+    skipped_files: list[tuple[Path, str]] = field(default_factory=list)  # files in the folders that cannot be loaded
     seconds: float = 0.0
 
     def total(self, name: str) -> int:
@@ -66,6 +67,7 @@ class LoadSummary:
         d: dict[str, Any] = {name: self.total(name) for name in
                              ("rows_read", "rows_loaded", "rows_quarantined", "rows_already_present")}
         d["quarantine_file"] = str(self.quarantine_file) if self.quarantine_file else None
+        d["skipped_files"] = [{"file": str(p), "reason": r} for p, r in self.skipped_files]
         d["files"] = self.total("files")
         d.update({kind: vars(c).copy() for kind, c in self.kinds.items()})
         d["seconds"] = round(self.seconds, 3)
@@ -182,9 +184,9 @@ def build_graph(graph: Graph, paths: list[Path], batch_size: int, quarantine_dir
     if batch_size < 1:
         raise UsageError(f"batch size must be at least 1, not {batch_size}")
     started = time.perf_counter()
-    files = v.discover(paths)  # all headers checked before any write
+    files, skipped = v.discover(paths)  # all headers checked before any write
     total = sum(v.estimate_rows(f) for f in files)
-    summary, quarantine = LoadSummary(), Quarantine(quarantine_dir)
+    summary, quarantine = LoadSummary(skipped_files=skipped), Quarantine(quarantine_dir)
     graph.ensure_schema()
     done = 0
 

@@ -28,6 +28,7 @@ from .db import Graph
 from .errors import GraphfraudError, UsageError
 from .export import GraphExport, export_graph, later_labels
 from .ingest import build_graph
+from .validate import input_format
 from .locks import results_lock
 from .predict import predict, predict_heads_and_scores
 from .report import write_report
@@ -77,12 +78,12 @@ def score_hist(scores: np.ndarray) -> list[float]:
 def day_files(input_dir: Path, day: date) -> list[Path]:
     """The files a night loads: that day's transactions and chargebacks reported that day, plus labels."""
     stem = day.isoformat()
-    tx = [p for p in (input_dir / "transactions").glob(f"{stem}.*") if p.suffix in (".csv", ".parquet")]
+    tx = [p for p in (input_dir / "transactions").glob(f"{stem}.*") if input_format(p)]
     if not tx:
         raise UsageError(f"no transactions file for {stem} in {input_dir / 'transactions'} "
                          "(expected YYYY-MM-DD.csv or .parquet)")
-    cb = [p for p in (input_dir / "chargebacks").glob(f"{stem}.*") if p.suffix in (".csv", ".parquet")]
-    labels = sorted(p for p in (input_dir / "labels").glob("*") if p.suffix in (".csv", ".parquet")) \
+    cb = [p for p in (input_dir / "chargebacks").glob(f"{stem}.*") if input_format(p)]
+    labels = sorted(p for p in (input_dir / "labels").glob("*") if input_format(p)) \
         if (input_dir / "labels").is_dir() else []
     return sorted(tx) + sorted(cb) + labels
 

@@ -7,6 +7,7 @@ split into good rows (canonical types) and bad rows (with a reason), which go to
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ ENTITY_COLUMNS = [e.column for e in ENTITIES]
 HASHED_ALWAYS = ("device_id", "ip")
 KIND_ORDER = ["transactions", "chargebacks", "labels"]  # transactions first: chargebacks refer to them
 IGNORED_DIRS = {"truth"}  # the generator's answer key: never read
-SUFFIXES = {".csv", ".parquet"}
+# Loadable files by their lower-cased ending (longest first): CSV, gzip-compressed CSV, Parquet.
+FORMATS = {".csv.gz": "csv.gz", ".parquet": "parquet", ".csv": "csv"}
+UNSUPPORTED = "not a .csv, .csv.gz or .parquet file (extensions in any case); compress CSV with gzip or convert it"
 CHANNELS = ["ecom", "pos"]
 STATUSES = ["approved", "declined"]
 ENTITY_TYPES = list(ENTITY_NAMES)
@@ -52,17 +55,28 @@ class SourceFile:
     kind: str  # one of KIND_ORDER
 
 
+def input_format(path: Path) -> str | None:
+    """"csv", "csv.gz" or "parquet" by the file's ending in any case (2026-01-01.CSV, day.csv.GZ), else None."""
+    name = Path(path).name.lower()
+    return next((fmt for ending, fmt in FORMATS.items() if name.endswith(ending)), None)
+
+
+def _open(path: Path):
+    """The file's bytes as a binary stream, gzip-decompressed for .csv.gz."""
+    return gzip.open(path, "rb") if input_format(path) == "csv.gz" else path.open("rb")
+
+
 def _columns(path: Path) -> list[str] | None:
     """Column names of a file; None for an empty (0-byte or header-less) CSV."""
     try:
-        if path.suffix == ".parquet":
+        if input_format(path) == "parquet":
             return list(pl.read_parquet_schema(path).keys())
-        with path.open("rb") as f:
+        with _open(path) as f:
             first = f.readline()
         if not first.strip():
             return None
         return pl.read_csv(io.BytesIO(first), infer_schema=False, encoding="utf8-lossy", n_rows=0).columns
-    except (OSError, pl.exceptions.PolarsError) as e:
+    except (OSError, EOFError, pl.exceptions.PolarsError) as e:
         raise GraphfraudError(f"cannot read {path}: {e}".splitlines()[0]) from None
 
 
@@ -80,17 +94,20 @@ def _kind_of(path: Path, columns: list[str] | None) -> str:
                      f"(as transactions it lacks {', '.join(missing)}); put it in a folder named after its kind")
 
 
-def _files_under(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in SUFFIXES
-                  and not IGNORED_DIRS & set(p.relative_to(root).parts[:-1]))
+def _files_under(root: Path) -> tuple[list[Path], list[Path]]:
+    """(loadable files, other files) under a folder, the generator's answer key left out."""
+    every = sorted(p for p in root.rglob("*") if p.is_file() and not IGNORED_DIRS & set(p.relative_to(root).parts[:-1]))
+    return [p for p in every if input_format(p)], [p for p in every if not input_format(p)]
 
 
-def discover(paths: list[Path]) -> list[SourceFile]:
-    """Every input file under `paths` with its kind, headers checked, in load order (kind, then name).
+def discover(paths: list[Path]) -> tuple[list[SourceFile], list[tuple[Path, str]]]:
+    """Every input file under `paths` with its kind, headers checked, in load order (kind, then name), and the
+    files in the given folders that cannot be loaded, each with the reason (reported, never silently skipped).
 
     Raises one UsageError naming every file with missing columns; nothing has been written then.
     """
     found: dict[Path, None] = {}
+    skipped: list[tuple[Path, str]] = []
     for p in paths:
         p = Path(p)
         if not p.exists():
@@ -98,10 +115,12 @@ def discover(paths: list[Path]) -> list[SourceFile]:
         if p.is_dir():
             if p.name in IGNORED_DIRS:
                 raise UsageError(f"{p} is the generator's answer key; build-graph never reads truth/")
-            for f in _files_under(p):
+            loadable, other = _files_under(p)
+            for f in loadable:
                 found[f.resolve()] = None
-        elif p.suffix not in SUFFIXES:
-            raise UsageError(f"{p}: only .csv and .parquet files can be loaded")
+            skipped += [(f, UNSUPPORTED) for f in other]
+        elif not input_format(p):
+            raise UsageError(f"{p}: {UNSUPPORTED}")
         elif p.parent.name in IGNORED_DIRS:
             raise UsageError(f"{p} is in the generator's answer key; build-graph never reads truth/")
         else:
@@ -116,14 +135,14 @@ def discover(paths: list[Path]) -> list[SourceFile]:
         files.append(SourceFile(path, kind))
     if problems:
         raise UsageError("missing columns, nothing loaded: " + "; ".join(problems))
-    return sorted(files, key=lambda f: (KIND_ORDER.index(f.kind), f.path.name, str(f.path)))
+    return sorted(files, key=lambda f: (KIND_ORDER.index(f.kind), f.path.name, str(f.path))), skipped
 
 
 def estimate_rows(f: SourceFile) -> int:
     """Data rows in a file, cheaply (parquet metadata; CSV line count), for the progress bar."""
-    if f.path.suffix == ".parquet":
+    if input_format(f.path) == "parquet":
         return pl.scan_parquet(f.path).select(pl.len()).collect().item()  # answered from the file's metadata
-    with f.path.open("rb") as fh:
+    with _open(f.path) as fh:
         lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 22), b""))
     return max(lines - 1, 0)
 
@@ -135,11 +154,12 @@ def read(f: SourceFile) -> pl.DataFrame:
     cols = REQUIRED[f.kind] + [c for c in OPTIONAL[f.kind] if c in present]
     missing = [c for c in OPTIONAL[f.kind] if c not in present]
     try:
-        if f.path.suffix == ".parquet":
+        if input_format(f.path) == "parquet":
             df = pl.read_parquet(f.path, columns=cols)
             lossy = pl.lit(False)
         else:
-            raw = f.path.read_bytes()
+            with _open(f.path) as fh:
+                raw = fh.read()
             if not raw.strip():  # an empty file: no header, no rows
                 empty = pl.DataFrame(schema={**{c: pl.String for c in cols + missing}, LOSSY: pl.Boolean})
                 return empty.with_row_index(ROW, offset=1)
@@ -152,8 +172,8 @@ def read(f: SourceFile) -> pl.DataFrame:
             # Rows of a non-UTF-8 file that hold a replacement character had undecodable bytes.
             lossy = pl.any_horizontal(pl.col(c).str.contains("\ufffd", literal=True).fill_null(False)
                                       for c in cols) if not utf8 else pl.lit(False)
-    except pl.exceptions.PolarsError as e:
-        raise GraphfraudError(f"{f.path} is not a readable {f.path.suffix[1:]} file: "
+    except (pl.exceptions.PolarsError, OSError, EOFError) as e:
+        raise GraphfraudError(f"{f.path} is not a readable {input_format(f.path)} file: "
                               f"{str(e).splitlines()[0]}") from None
     # An all-empty parquet column may be typed Null: entity ids are strings whatever the file says.
     df = df.with_columns(*[pl.col(c).cast(pl.String) for c in OPTIONAL[f.kind] if c in cols],

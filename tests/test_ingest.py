@@ -350,3 +350,22 @@ def test_summary_invariant_and_keys() -> None:
     assert {"rows_read", "rows_loaded", "rows_quarantined", "rows_already_present", "quarantine_file", "transactions",
             "chargebacks", "labels", "seconds", "rows_per_s"} <= set(d)
     assert numbers(d) == (5, 3, 1, 1)
+
+
+def test_extensions_in_any_case_gzip_csv_and_skipped_files_reported(clean_graph: Graph, tmp_path: Path) -> None:
+    """A .CSV and a .csv.gz load like .csv; a .csv.zst or a README in the folder is reported as skipped, with the
+    reason, never silently ignored; discovery reads gzip headers too."""
+    import gzip
+
+    d = tmp_path / "in" / "transactions"
+    write_csv(d / "2026-01-01.CSV", HEADER, [tx("u1")])
+    write_csv(tmp_path / "plain.csv", HEADER, [tx("u2")])
+    (d / "2026-01-02.csv.gz").write_bytes(gzip.compress((tmp_path / "plain.csv").read_bytes()))
+    (d / "2026-01-03.csv.zst").write_bytes(b"\x28\xb5\x2f\xfd not really zstd")
+    (d / "README.txt").write_text("notes")
+    s = build_graph(clean_graph, [tmp_path / "in"], 10, tmp_path / "q")
+    assert (s.total("rows_read"), s.total("rows_loaded"), s.total("files")) == (2, 2, 2)
+    assert sorted((p.name, r.startswith("not a .csv, .csv.gz or .parquet")) for p, r in s.skipped_files) == [
+        ("2026-01-03.csv.zst", True), ("README.txt", True)]
+    assert s.as_dict()["skipped_files"][0]["reason"].startswith("not a .csv")
+    assert sorted(r["id"] for r in clean_graph.read("test/ingest_transactions")) == ["u1", "u2"]
