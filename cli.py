@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 import warnings
 from enum import Enum
@@ -42,7 +43,13 @@ ParamOpt = Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Qu
 
 
 def settings(config: Path | None = None, **overrides: Any) -> Settings:
-    return load_settings(config, **overrides)
+    s = load_settings(config, **overrides)
+    try:  # the state dir holds the store, logs and quarantined raw rows: the user's alone (older versions made it 0755)
+        if s.state_dir.is_dir():
+            s.state_dir.chmod(0o700)
+    except OSError:
+        pass  # not ours to change (a shared, admin-managed folder)
+    return s
 
 
 def print_json(value: Any) -> None:
@@ -622,6 +629,7 @@ def main() -> None:
     """Console-script entry point: expected failures become one line on stderr and an exit code."""
     # torch warns about its own deprecated torch.jit.script, used inside torch_geometric: noise for our users
     warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
+    os.umask(0o077)  # what graphfraud writes (store, logs, quarantine with raw rows, models, reports): user-only
     try:
         app()
     except GraphfraudError as e:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 from conftest import cli as run
 
@@ -88,3 +89,20 @@ def test_out_of_range_integers_are_one_line_errors(graph):
         assert "out of range" in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
     p = run("cypher", "RETURN $n AS n", "-p", "n=9223372036854775807", "--format", "json")  # the largest fits
     assert p.returncode == 0 and json.loads(p.stdout) == [{"n": 9223372036854775807}]
+
+
+def test_state_dir_and_quarantine_are_user_only(graph, settings, tmp_path):
+    """The state dir becomes 0700 and what build-graph writes there (the quarantine holds raw rows) 0600."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    bad = tmp_path / "in" / "transactions" / "1.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("transaction_id,timestamp,card_id,merchant_id,amount,currency,mcc,country,channel,status\n"
+                   "q1,not-a-time,c,m,1.0,EUR,5411,FR,ecom,approved\n")
+    p = run("build-graph", str(tmp_path / "in"), "--json",
+            env={"GRAPHFRAUD_STATE_DIR": str(state), "NEO4J_URI": settings.uri, "NEO4J_PASSWORD": settings.password()})
+    assert p.returncode == 0, p.stderr
+    quarantine = Path(json.loads(p.stdout)["quarantine_file"])
+    assert quarantine.is_relative_to(state)
+    assert state.stat().st_mode & 0o777 == 0o700 and quarantine.stat().st_mode & 0o777 == 0o600
+    assert quarantine.parent.stat().st_mode & 0o777 == 0o700
