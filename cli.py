@@ -280,10 +280,12 @@ def score_cmd(
         from graphfraud.scoring import score_graph
 
         s = score_graph(st, model_dir=model, cutoff=when, top=top)
+    _warn(s["warnings"])
     if json_:
         print_json(s)
         return
-    out.print(f"run [bold]{s['run_id']}[/bold], model {s['model_version']}, graph as of {s['cutoff']}")
+    out.print(f"run [bold]{s['run_id']}[/bold], model {s['model_version']} ({s['model_path']}), graph as of "
+              f"{s['cutoff']}")
     bands = Table(title="Entities by risk band")
     bands.add_column("type")
     for b in ("low", "medium", "high", "critical"):
@@ -293,6 +295,11 @@ def score_cmd(
     out.print(bands)
     out.print("rings by type: " + (", ".join(f"{t} {n}" for t, n in s["rings_by_type"].items()) or "none"))
     out.print(_top_rings_table(s["top_rings"], f"Top {len(s['top_rings'])} of {s['rings']} rings"))
+
+
+def _warn(warnings_: list[str]) -> None:
+    for w in warnings_:
+        err.print(f"[bold yellow]warning:[/bold yellow] {w}", highlight=False, soft_wrap=True)
 
 
 def _nullcontext():
@@ -548,9 +555,11 @@ def evaluate_cmd(
         else:
             with err.status("Exporting the graph, scoring and training the baselines ..."):
                 result = evaluate(g, model, truth, _parse_cutoff(cutoff), s)
+    _warn(result["warnings"])
     if json_:
         print_json(result)
         return
+    out.print(f"model {result['model']['version']}: {result['model']['path']}")
     table = Table(title=f"model {result['model']['version']}  cut-off {result['model']['cutoff']}  "
                         f"truth: {result['model']['truth']}")
     for c in ("node type", "method", "AUPRC", "AUROC", "recall@P90", "test entities", "positives"):

@@ -12,7 +12,7 @@ became known after the cut-off (chargebacks/confirmed labels reported later, sam
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from .config import Settings, load_settings
 from .db import Graph
 from .export import GraphExport, Progress, read_history
 from .fit import split_labels
-from .models import latest_model_dir, load_model
+from .models import fit_warnings, latest_model_dir, load_model
 from .predict import predict_heads_and_scores
 from .ring_eval import Truth, load_fraud_transactions, load_truth, ring_metrics
 
@@ -105,7 +105,9 @@ def evaluate(graph: Graph, model_dir: Path | None = None, truth_dir: Path | None
     else:
         labels, keep = history.later_labels(export), {t: np.ones(len(ids), bool) for t, ids in export.ids.items()}
     test = {t: (export.labels[t] != 1) & keep[t] for t in export.ids}
+    first = datetime.fromtimestamp(int(history.tx["ts"].min()) / 1000, tz=timezone.utc)
     result = {
+        "warnings": fit_warnings(bundle, first, history.end),
         "nodes": node_metrics(scores, {t: labels[t] == 1 for t in export.ids}, test),
         "test_entities": {t: {"n": int(test[t].sum()), "positives": int((labels[t][test[t]] == 1).sum())}
                           for t in export.ids},

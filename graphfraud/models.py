@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
@@ -97,6 +97,19 @@ def load_model(model_dir: Path) -> ModelBundle:
         raise GraphfraudError(f"weights of model {path} do not fit its config: {str(e).splitlines()[0]}") from None
     bundle.model.eval()
     return bundle
+
+
+def fit_warnings(bundle: ModelBundle, first: datetime, last: datetime) -> list[str]:
+    """Why a model may not belong to a graph whose transactions span [first, last]: a training cut-off outside that
+    span means it was trained on other data (say, the demo's sample); empty when it fits."""
+    where = f"model {bundle.version} ({bundle.path})"
+    if bundle.cutoff > last + timedelta(days=1):
+        return [f"{where} was trained on data up to {bundle.cutoff.isoformat()}, after this graph's last "
+                f"transaction ({last.isoformat()}): it was probably trained on another graph; pass --model"]
+    if bundle.cutoff <= first:
+        return [f"{where} was trained on data before {bundle.cutoff.isoformat()}, before this graph's first "
+                f"transaction ({first.isoformat()}): it was probably trained on another graph; pass --model"]
+    return []
 
 
 def list_models(root: Path) -> list[Path]:

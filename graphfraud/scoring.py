@@ -16,7 +16,7 @@ from .config import Settings
 from .db import Graph
 from .export import export_graph, time_range
 from .locks import results_lock
-from .models import latest_model_dir, load_model
+from .models import fit_warnings, latest_model_dir, load_model
 from .predict import predict_heads_and_scores
 from .rings import Ring, RingConfig, assign_ids, find_rings
 from .writeback import BAND_CUTS, previous_rings, risk_band, write_back
@@ -79,8 +79,10 @@ def score_graph(settings: Settings, model_dir: Path | None = None, cutoff: datet
     t0 = time.perf_counter()
     bundle = load_model(Path(model_dir) if model_dir else latest_model_dir(settings.models_dir))
     with results_lock(settings, f"score with model {bundle.version}"), Graph.connect(settings) as graph:
+        first, last, _ = time_range(graph)
+        warnings = fit_warnings(bundle, first, last)
         if cutoff is None:
-            cutoff = time_range(graph)[1] + timedelta(milliseconds=1)  # score everything in the graph
+            cutoff = last + timedelta(milliseconds=1)  # score everything in the graph
         export = export_graph(graph, cutoff, progress)
         t1 = time.perf_counter()
         heads, scores = predict_heads_and_scores(bundle, export)
@@ -88,4 +90,5 @@ def score_graph(settings: Settings, model_dir: Path | None = None, cutoff: datet
         summary = score_export(graph, export, scores, bundle.version, cfg, started=started,
                                batch_size=settings.batch_size, top=top, ring_scores=heads)
     summary["seconds"] = {"export": round(t1 - t0, 2), "predict": round(t2 - t1, 2), **summary["seconds"]}
+    summary["model_path"], summary["warnings"] = str(bundle.path), warnings
     return summary

@@ -4,6 +4,9 @@ build-graph, train, score, evaluate (and the model each names), on a small world
 from __future__ import annotations
 
 import json
+from datetime import date
+
+from graphfraud.generate import generate
 
 from conftest import cli
 
@@ -32,6 +35,7 @@ def test_generate_build_train_score_evaluate(clean_graph, tmp_path):
 
     s = ok("score", "--model", model)
     assert s["model_version"] == t["version"] and s["rings"] == s["written"]["rings"]
+    assert s["model_path"] == model and s["warnings"] == []
     cards = clean_graph.run_text("MATCH (c:Card) RETURN count(c) AS n")[1][0]["n"]
     assert s["entities"]["card"]["n"] == cards > t["nodes"]["card"]  # score: the whole graph; train: before the cut-off
     current = clean_graph.run_text("MATCH (r:FraudRing) WHERE r.current RETURN count(r) AS n")[1][0]["n"]
@@ -42,4 +46,12 @@ def test_generate_build_train_score_evaluate(clean_graph, tmp_path):
     assert set(e["nodes"]["card"]) == {"gnn", "gnn_raw", "xgb_graph", "mlp", "rules"}
     assert 0.0 <= e["nodes"]["card"]["gnn"]["auprc"] <= 1.0
     assert set(e["rings"]) >= {"gnn", "wcc_rules", "fraudar", "labels_only"}
-    assert e["test_entities"]["card"]["n"] > e["test_entities"]["card"]["positives"] > 0
+    assert e["test_entities"]["card"]["n"] > e["test_entities"]["card"]["positives"] > 0 and e["warnings"] == []
+
+    # The same model on another graph (a later year's payments): scoring still works, with a warning naming it.
+    clean_graph.wipe()
+    generate(tmp_path / "later", transactions=2000, days=10, seed=9, start=date(2027, 6, 1))
+    ok("build-graph", str(tmp_path / "later"))
+    p = cli("score", "--model", model)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert f"warning: model {t['version']}" in p.stderr and "probably trained on another graph" in p.stderr
