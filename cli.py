@@ -573,6 +573,27 @@ def evaluate_cmd(
     out.print(table)
 
 
+@app.command("reset")
+def reset_cmd(
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: delete every node and relationship of the database.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Allow a database other than the local server (NEO4J_URI elsewhere).")] = False,
+    config: ConfigOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Empty the graph (transactions, entities, rings, runs) in batches; constraints and indexes stay.
+    Needs --yes; refuses a remote NEO4J_URI unless --force."""
+    from graphfraud.db import reset
+
+    if not yes:
+        raise UsageError("reset deletes every node and relationship: rerun with --yes to confirm")
+    s = settings(config)
+    before = reset(s, force)
+    if json_:
+        print_json({"deleted": before, "uri": s.uri})
+        return
+    out.print(f"emptied {s.uri}: {before['nodes']:,} nodes and {before['relationships']:,} relationships deleted")
+
+
 @app.command("benchmark")
 def benchmark_cmd(
     suite: Annotated[str, typer.Option("--suite", help="Which worlds: dev (for choosing knobs) or test (for reporting); the same scenarios with disjoint seeds.")] = "dev",

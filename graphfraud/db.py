@@ -10,6 +10,7 @@ import contextlib
 import functools
 import logging
 import re
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -87,6 +88,14 @@ def _translated(settings: Settings) -> Iterator[None]:
         raise GraphfraudError(f"Neo4j failed the query: {e.code}: {e.message}") from None
     except nx.ConfigurationError as e:
         raise UsageError(f"bad Neo4j connection settings for {settings.uri}: {e}") from None
+
+
+def _transient(e: BaseException) -> bool:
+    """Whether a translated error came from a transient Neo4j failure (a deadlock, a lock timeout): worth running the
+    statement again. An unreachable server is not: that fails at once."""
+    cause = e.__context__
+    return isinstance(cause, nx.TransientError) or (
+        isinstance(cause, nx.Neo4jError) and bool(cause.code) and ".TransientError." in cause.code)
 
 
 class Graph:
@@ -184,16 +193,24 @@ class Graph:
         with _translated(self.settings), self.driver.session(database=self.database) as s:
             return s.execute_write(work)
 
-    def write_autocommit(self, name: str, params: dict[str, Any] | None = None) -> dict[str, int]:
+    def write_autocommit(self, name: str, params: dict[str, Any] | None = None, attempts: int = 5) -> dict[str, int]:
         """Run a query that must own its transactions (`CALL { ... } IN TRANSACTIONS`, `LOAD CSV`).
 
-        Implicit (auto-commit) transactions are not retried: use only for idempotent statements.
+        Implicit (auto-commit) transactions are not retried by the driver, so transient failures (a deadlock, a
+        leader switch) are retried here, with backoff: use only for idempotent statements (every caller's are).
         """
         query = load_cypher(name)
-        with _translated(self.settings), self.driver.session(database=self.database) as s:
-            c = s.run(query, params or {}).consume().counters
-            return {"nodes_created": c.nodes_created, "relationships_created": c.relationships_created,
-                    "properties_set": c.properties_set, "nodes_deleted": c.nodes_deleted}
+        for attempt in range(1, attempts + 1):
+            try:
+                with _translated(self.settings), self.driver.session(database=self.database) as s:
+                    c = s.run(query, params or {}).consume().counters
+                    return {"nodes_created": c.nodes_created, "relationships_created": c.relationships_created,
+                            "properties_set": c.properties_set, "nodes_deleted": c.nodes_deleted}
+            except GraphfraudError as e:
+                if attempt == attempts or not _transient(e):
+                    raise
+                time.sleep(0.5 * 2 ** attempt)
+        raise AssertionError("unreachable")
 
     def wipe(self) -> None:
         """Delete every node and relationship (constraints and indexes stay). For tests and benchmarks."""
@@ -235,3 +252,14 @@ def rows_in_batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[
             batch = []
     if batch:
         yield batch
+
+
+def reset(settings: Settings, force: bool = False) -> dict[str, int]:
+    """Empty the configured database in batches (constraints and indexes stay); returns how many nodes and
+    relationships it held. A database that is not the local server is refused unless `force`."""
+    if not settings.is_local and not force:
+        raise UsageError(f"{settings.uri} is not the local server: refusing to empty it without --force")
+    with Graph.connect(settings) as graph:
+        before = graph.read("admin/size")[0]
+        graph.wipe()
+    return before

@@ -106,3 +106,16 @@ def test_state_dir_and_quarantine_are_user_only(graph, settings, tmp_path):
     assert quarantine.is_relative_to(state)
     assert state.stat().st_mode & 0o777 == 0o700 and quarantine.stat().st_mode & 0o777 == 0o600
     assert quarantine.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_reset_needs_yes_refuses_remote_and_empties_in_batches(clean_graph):
+    clean_graph.run_text("UNWIND range(1, 25) AS i CREATE (:Probe {i: i})-[:NEXT]->(:Probe)", write=True)
+    p = run("reset")
+    assert p.returncode == 2 and "--yes" in p.stderr
+    p = run("reset", "--yes", env={"NEO4J_URI": "bolt://127.0.0.2:7688"})  # not the local server
+    assert p.returncode == 2 and "--force" in p.stderr
+    assert clean_graph.run_text("MATCH (n) RETURN count(n) AS n")[1] == [{"n": 50}]
+    p = run("reset", "--yes", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["deleted"] == {"nodes": 50, "relationships": 25}
+    assert clean_graph.run_text("MATCH (n) RETURN count(n) AS n")[1] == [{"n": 0}]
