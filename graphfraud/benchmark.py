@@ -109,7 +109,8 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def provenance(command: str) -> dict[str, Any]:
-    """Commit, machine and command behind a results file, so anyone can rerun it and compare."""
+    """Commit, machine and command behind a results file, so anyone can rerun it and compare (read when the run
+    starts: the code that ran, even if the checkout moves on meanwhile)."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
                                 timeout=10).stdout.strip() or None
@@ -122,7 +123,7 @@ def provenance(command: str) -> dict[str, Any]:
     return {"commit": commit, "dirty": dirty, "command": command, "machine": {
         "platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def run_benchmark(settings: Settings, suite: str, transactions: int, out_dir: Path, days: int = 60,
@@ -141,6 +142,7 @@ def run_benchmark(settings: Settings, suite: str, transactions: int, out_dir: Pa
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     private = private_settings(settings, out_dir / "neo4j-state")
+    origin = provenance(command)
     t0 = time.perf_counter()
     results = []
     neo4j_server.start(private)
@@ -155,6 +157,6 @@ def run_benchmark(settings: Settings, suite: str, transactions: int, out_dir: Pa
         neo4j_server.stop(private)
     report = {"suite": suite, "transactions": transactions, "days": days, "worlds": results,
               "summary": summarise(results), "seconds": round(time.perf_counter() - t0, 1),
-              "provenance": provenance(command)}
+              "provenance": {**origin, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}}
     (out_dir / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
