@@ -323,6 +323,7 @@ def build_graph_cmd(
 
     from graphfraud.db import Graph
     from graphfraud.ingest import build_graph
+    from graphfraud.validate import plausibility
 
     s = settings(config, batch_size=batch_size)
     qdir = quarantine_dir or s.state_dir / "quarantine"
@@ -336,7 +337,7 @@ def build_graph_cmd(
             rate = f"{done / elapsed:,.0f} rows/s" if elapsed > 0 else ""
             bar.update(task, completed=done, total=total, rate=rate)
 
-        summary = build_graph(g, paths, s.batch_size, qdir, progress=progress)
+        summary = build_graph(g, paths, s.batch_size, qdir, progress=progress, rules=plausibility(s))
     d = summary.as_dict()
     if json_:
         print_json(d)

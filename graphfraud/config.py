@@ -43,6 +43,9 @@ class Settings:
 
     # --- loading ---
     batch_size: int = 20_000  # rows per UNWIND write transaction
+    plausible_min_time: str = "2000-01-01"  # transactions before this ISO date are quarantined
+    plausible_max_future_days: float = 1.0  # ... and those more than this many days after now
+    plausible_max_amount: float = 1e9  # ... and amounts above this ceiling
 
     # --- model and scoring ---
     model_dir: Path | None = None  # None: <state_dir>/models

@@ -176,7 +176,7 @@ def _load_labels(graph: Graph, good: pl.DataFrame, batch_size: int,
 
 
 def build_graph(graph: Graph, paths: list[Path], batch_size: int, quarantine_dir: Path,
-                progress: Progress | None = None) -> LoadSummary:
+                progress: Progress | None = None, rules: v.Plausibility = v.Plausibility()) -> LoadSummary:
     """Load the files under `paths` into the graph; returns what was read, loaded, quarantined, already there.
 
     Raises UsageError (nothing written) when a path is missing or a file lacks required columns.
@@ -198,7 +198,7 @@ def build_graph(graph: Graph, paths: list[Path], batch_size: int, quarantine_dir
 
     for f in files:
         raw = v.read(f)
-        checked = v.check(raw, f.kind)
+        checked = v.check(raw, f.kind, rules)
         counts = summary.kinds[f.kind]
         counts.files += 1
         counts.rows_read += raw.height

@@ -28,7 +28,7 @@ from .db import Graph
 from .errors import GraphfraudError, UsageError
 from .export import GraphExport, export_graph, later_labels
 from .ingest import build_graph
-from .validate import input_format
+from .validate import input_format, plausibility
 from .locks import results_lock
 from .predict import predict, predict_heads_and_scores
 from .report import write_report
@@ -278,8 +278,8 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
             graph.write("nightly/start_batch_run", {"date": day.isoformat(), "started_at": started_ms})
             try:
                 with stages.stage("load", progress):
-                    summary["load"] = build_graph(graph, files, settings.batch_size,
-                                                  settings.state_dir / "quarantine").as_dict()
+                    summary["load"] = build_graph(graph, files, settings.batch_size, settings.state_dir / "quarantine",
+                                                  rules=plausibility(settings)).as_dict()
                 previous = graph.read("nightly/previous_batch_run", {"date": day.isoformat()})
                 prev_hist = previous[0]["score_hist"] if previous and previous[0]["score_hist"] else None
 

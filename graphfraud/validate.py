@@ -11,10 +11,13 @@ import gzip
 import hashlib
 import io
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
+from .codes import COUNTRIES, CURRENCIES
+from .config import Settings
 from .errors import GraphfraudError, UsageError
 from .registry import ENTITIES, ENTITY_NAMES, OPTIONAL_ENTITIES
 
@@ -47,6 +50,26 @@ MAX_ID_BYTES = 8000  # Neo4j's range index refuses keys of about 8 KiB and more
 TOO_LONG = f"an id is longer than {MAX_ID_BYTES} bytes (Neo4j index limit)"
 ROW = "_row"  # 1-based data row number within its file (header excluded)
 LOSSY = "_lossy"  # the row held bytes that were not UTF-8
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """Bounds a transaction must meet to load; a row outside them is quarantined with the reason, so nothing out of
+    range can move the default cut-off or overflow a sum. Configurable (settings plausible_*)."""
+
+    min_time: str = "2000-01-01"  # earliest timestamp (ISO date, UTC)
+    max_future_days: float = 1.0  # latest timestamp: this many days after now
+    max_amount: float = 1e9  # largest amount, in the payment's currency
+
+
+def plausibility(settings: Settings) -> Plausibility:
+    """The plausibility rules a user configured (settings plausible_*)."""
+    return Plausibility(settings.plausible_min_time, settings.plausible_max_future_days, settings.plausible_max_amount)
+
+
+IPV4 = r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$"
+IPV6 = r"^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$"  # hex groups and colons (an embedded IPv4 tail allowed)
+CONTROL = r"[\x00-\x1f\x7f]"  # ids are printable text
 
 
 @dataclass(frozen=True)
@@ -242,7 +265,29 @@ def content_hash(df: pl.DataFrame) -> list[int]:
                            signed=True) for k in keys]
 
 
-def check(df: pl.DataFrame, kind: str) -> pl.DataFrame:
+def _plausible(rules: Plausibility) -> list[tuple[pl.Expr, str]]:
+    """The contract's plausibility rules (data/README.md) as (violated, reason) pairs over canonical columns."""
+    earliest = int(datetime.fromisoformat(rules.min_time).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    latest = int((datetime.now(timezone.utc).timestamp() + rules.max_future_days * 86_400) * 1000)
+    ids = ("transaction_id", *ENTITY_COLUMNS)
+    return [
+        (pl.col("ts") < earliest, f"timestamp before {rules.min_time}"),
+        (pl.col("ts") > latest, f"timestamp more than {rules.max_future_days:g} day(s) in the future"),
+        (pl.col("amount").is_finite() & (pl.col("amount") > rules.max_amount),
+         f"amount above the ceiling {rules.max_amount:g}"),
+        (pl.col("currency").is_not_null() & ~pl.col("currency").is_in(sorted(CURRENCIES)),
+         "currency is not an ISO 4217 code"),
+        (pl.col("country").is_not_null() & ~pl.col("country").is_in(sorted(COUNTRIES)),
+         "country is not an ISO 3166-1 alpha-2 code"),
+        (pl.col("mcc").is_not_null() & ~pl.col("mcc").str.contains(r"^\d{4}$"), "mcc is not 4 digits"),
+        (pl.col("ip").is_not_null() & ~pl.col("ip").str.contains(IPV4) & ~pl.col("ip").str.contains(IPV6),
+         "ip is not an IPv4 or IPv6 address"),
+        (pl.any_horizontal(pl.col(c).str.contains(CONTROL).fill_null(False) for c in ids),
+         "an id holds control characters"),
+    ]
+
+
+def check(df: pl.DataFrame, kind: str, rules: Plausibility = Plausibility()) -> pl.DataFrame:
     """The rows in canonical form with a `reason` column (null for good rows), in file order.
 
     transactions: transaction_id, ts (epoch ms), the entity columns (card_id, merchant_id, device_id, ip, ...: see
@@ -268,6 +313,7 @@ def check(df: pl.DataFrame, kind: str) -> pl.DataFrame:
             (pl.col("amount") <= 0, "amount <= 0"),
             (~pl.col("channel").is_in(CHANNELS).fill_null(False), "unknown channel (expected ecom|pos)"),
             (~pl.col("status").is_in(STATUSES).fill_null(False), "unknown status (expected approved|declined)"),
+            *_plausible(rules),
         ]
         return canon.with_columns(_reasons(checks).alias("reason")).drop("_amount_text")
     if kind == "chargebacks":

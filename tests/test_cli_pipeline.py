@@ -48,9 +48,9 @@ def test_generate_build_train_score_evaluate(clean_graph, tmp_path):
     assert set(e["rings"]) >= {"gnn", "wcc_rules", "fraudar", "labels_only"}
     assert e["test_entities"]["card"]["n"] > e["test_entities"]["card"]["positives"] > 0 and e["warnings"] == []
 
-    # The same model on another graph (a later year's payments): scoring still works, with a warning naming it.
+    # The same model on another graph (an earlier year's payments): scoring still works, with a warning naming it.
     clean_graph.wipe()
-    generate(tmp_path / "later", transactions=2000, days=10, seed=9, start=date(2027, 6, 1))
+    generate(tmp_path / "later", transactions=2000, days=10, seed=9, start=date(2025, 3, 1))
     ok("build-graph", str(tmp_path / "later"))
     p = cli("score", "--model", model)
     assert p.returncode == 0, p.stderr[-2000:]

@@ -272,14 +272,14 @@ HOSTILE = ["a'b\"c", "back\\slash\\", "ünïcødé €😀", "x" * 5000, "'}) DE
 
 
 def test_hostile_ids_are_stored_verbatim(clean_graph: Graph, tmp_path: Path) -> None:
-    rows = [tx(f"t{i}-{h}", card=h, merchant=h, device=h, ip=h) for i, h in enumerate(HOSTILE)]
+    rows = [tx(f"t{i}-{h}", card=h, merchant=h, device=h, ip="10.0.0.9") for i, h in enumerate(HOSTILE)]
     f = write_csv(tmp_path / "transactions" / "h.csv", HEADER, rows)
     pl.DataFrame({"entity_type": ["card"], "entity_id": [HOSTILE[4]], "label": ["fraud"],
                   "labelled_at": ["2026-01-03T00:00:00Z"]}).write_parquet(tmp_path / "labels.parquet")
     d = load(clean_graph, [f, tmp_path / "labels.parquet"], tmp_path)
     assert numbers(d) == (8, 8, 0, 0)
     ents = clean_graph.read("test/ingest_entities")
-    for kind in ("card", "merchant", "device", "ip"):
+    for kind in ("card", "merchant", "device"):  # (an IP must be an IP address: see the plausibility test)
         assert sorted(r["id"] for r in ents if r["kind"] == kind) == sorted(HOSTILE)
     assert [r["id"] for r in clean_graph.read("test/ingest_transactions")] == sorted(r[0] for r in rows)
     assert [r["label"] for r in ents if r["kind"] == "card" and r["id"] == HOSTILE[4]] == ["fraud"]
@@ -369,3 +369,30 @@ def test_extensions_in_any_case_gzip_csv_and_skipped_files_reported(clean_graph:
         ("2026-01-03.csv.zst", True), ("README.txt", True)]
     assert s.as_dict()["skipped_files"][0]["reason"].startswith("not a .csv")
     assert sorted(r["id"] for r in clean_graph.read("test/ingest_transactions")) == ["u1", "u2"]
+
+
+def test_implausible_values_are_quarantined_and_cannot_move_the_cutoff(clean_graph: Graph, tmp_path: Path) -> None:
+    """The contract's plausibility rules: each bad value is quarantined with its reason, the rest loads, and the
+    default cut-off is computed from plausible payments only."""
+    from graphfraud.export import default_cutoff
+
+    bad = {
+        "p1": dict(ts="1900-01-01T00:00:00Z"), "p2": dict(ts="2099-01-01T00:00:00Z"),
+        "p3": dict(ts="9999-12-31T00:00:00Z"), "p4": dict(amount="1e308"), "p5": dict(mcc="54"),
+        "p6": dict(country="XX"), "p7": dict(ip="999.1.1.1"), "p8": dict(ip="not-an-ip"),
+    }
+    rows = [tx(t, **kw) for t, kw in bad.items()] + [tx("ok1"), tx("ok2", ip="2001:db8::1", ts="2026-01-02T10:00:00Z")]
+    rows.append([*tx("p9")[:7], "XYZ", *tx("p9")[8:]])  # unknown currency
+    rows.append(["p10", "2026-01-01T10:00:00Z", "c\x01ard", "m1", "d1", "10.0.0.1", "1.0", "EUR", "5411", "FR", "ecom",
+                 "approved"])  # a control character in an id
+    write_csv(tmp_path / "w" / "transactions" / "1.csv", HEADER, rows)
+    s = build_graph(clean_graph, [tmp_path / "w"], 100, tmp_path / "q")
+    assert (s.total("rows_read"), s.total("rows_loaded"), s.total("rows_quarantined")) == (12, 2, 10)
+    reasons = {r[1]: r[3] for r in csv.reader(s.quarantine_file.open()) if r[0] != "file"}
+    assert reasons == {
+        "1": "timestamp before 2000-01-01", "2": "timestamp more than 1 day(s) in the future",
+        "3": "timestamp more than 1 day(s) in the future", "4": "amount above the ceiling 1e+09",
+        "5": "mcc is not 4 digits", "6": "country is not an ISO 3166-1 alpha-2 code",
+        "7": "ip is not an IPv4 or IPv6 address", "8": "ip is not an IPv4 or IPv6 address",
+        "11": "currency is not an ISO 4217 code", "12": "an id holds control characters"}
+    assert default_cutoff(clean_graph).year == 2026  # the years 1900, 2099 and 9999 never reached the graph
