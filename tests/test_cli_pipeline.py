@@ -55,3 +55,18 @@ def test_generate_build_train_score_evaluate(clean_graph, tmp_path):
     p = cli("score", "--model", model)
     assert p.returncode == 0, p.stderr[-2000:]
     assert f"warning: model {t['version']}" in p.stderr and "probably trained on another graph" in p.stderr
+
+
+def test_demo_through_the_cli(clean_graph, tmp_path):
+    """The README's main job with --json: history loaded, the last sample day run as a night that trains the first
+    model, finds rings, writes them back and reports."""
+    p = cli("demo", "--report-dir", str(tmp_path / "reports"), "--json", timeout=600,
+            env={"GRAPHFRAUD_MODEL_DIR": str(tmp_path / "models"), "GRAPHFRAUD_EPOCHS": "30"})
+    assert p.returncode == 0, p.stderr[-2000:]
+    d = json.loads(p.stdout)
+    h, night = d["history"], d["night"]
+    assert h["rows_loaded"] > 0 and h["rows_quarantined"] == 0
+    assert night["status"] == "succeeded" and night["retrain_reason"] == "no model yet"
+    assert night["load"]["rows_loaded"] > 0 and night["rings_total"] > 0
+    current = clean_graph.run_text("MATCH (r:FraudRing) WHERE r.current RETURN count(r) AS n")[1][0]["n"]
+    assert current == night["rings_total"] and (tmp_path / "reports" / night["date"] / "report.html").exists()
