@@ -668,6 +668,29 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as e:  # a defect or an input we did not foresee: one line here, the traceback in a log file
+        log = _crash_log()
+        err.print(f"[bold red]error:[/bold red] unexpected {type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+                  f" (command: graphfraud {' '.join(sys.argv[1:2])}; traceback in {log})", highlight=False,
+                  soft_wrap=True)
+        sys.exit(1)
+
+
+def _crash_log() -> Path:
+    """Append the current exception's traceback to <state_dir>/logs/errors.log (a temp file if that fails)."""
+    import tempfile
+    import traceback
+    from datetime import datetime, timezone
+
+    try:
+        path = load_settings().state_dir / "logs" / "errors.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except Exception:  # noqa: BLE001 - settings themselves may be what is broken
+        path = Path(tempfile.gettempdir()) / "graphfraud-errors.log"
+    with path.open("a") as f:
+        f.write(f"--- {datetime.now(timezone.utc).isoformat()} graphfraud {' '.join(sys.argv[1:])}\n")
+        traceback.print_exc(file=f)
+    return path
 
 
 if __name__ == "__main__":

@@ -119,3 +119,22 @@ def test_reset_needs_yes_refuses_remote_and_empties_in_batches(clean_graph):
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["deleted"] == {"nodes": 50, "relationships": 25}
     assert clean_graph.run_text("MATCH (n) RETURN count(n) AS n")[1] == [{"n": 0}]
+
+
+def test_an_unexpected_failure_is_one_line_and_the_traceback_goes_to_a_log(graph, settings, tmp_path):
+    """A parquet file with a list-typed id column (nothing the validation foresees): exit 1, one line naming the
+    error and the log file, which holds the traceback."""
+    import polars as pl
+
+    d = tmp_path / "in" / "transactions"
+    d.mkdir(parents=True)
+    pl.DataFrame({"transaction_id": ["x1"], "timestamp": ["2026-01-01T00:00:00Z"], "card_id": [[1, 2]],
+                  "merchant_id": ["m"], "amount": [1.0], "currency": ["EUR"], "mcc": ["5411"], "country": ["FR"],
+                  "channel": ["ecom"], "status": ["approved"]}).write_parquet(d / "1.parquet")
+    state = tmp_path / "state"
+    p = run("build-graph", str(tmp_path / "in"),
+            env={"GRAPHFRAUD_STATE_DIR": str(state), "NEO4J_URI": settings.uri, "NEO4J_PASSWORD": settings.password()})
+    assert p.returncode == 1
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "unexpected" in p.stderr and str(state / "logs" / "errors.log") in p.stderr.replace("\n", "")
+    assert "Traceback (most recent call last)" in (state / "logs" / "errors.log").read_text()
