@@ -4,11 +4,12 @@ build-graph, train, score, evaluate (and the model each names), on a small world
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import date
 
 from graphfraud.generate import generate
 
-from conftest import cli
+from conftest import CLI, cli
 
 
 def ok(*args: str, timeout: float = 300) -> dict:
@@ -47,6 +48,17 @@ def test_generate_build_train_score_evaluate(clean_graph, tmp_path):
     assert 0.0 <= e["nodes"]["card"]["gnn"]["auprc"] <= 1.0
     assert set(e["rings"]) >= {"gnn", "wcc_rules", "fraudar", "labels_only"}
     assert e["test_entities"]["card"]["n"] > e["test_entities"]["card"]["positives"] > 0 and e["warnings"] == []
+
+    # Two score runs started together: one writes, the other is refused at once (exit 3, nothing written); the graph
+    # keeps exactly one current ring set, from the run that completed.
+    procs = [subprocess.Popen([*CLI, "score", "--model", model, "--json"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert sorted(p.returncode for p in procs) == [0, 3], [o[1][-500:] for o in outs]
+    won = json.loads(outs[[p.returncode for p in procs].index(0)][0])
+    assert "another run that writes results is in progress" in outs[[p.returncode for p in procs].index(3)][1]
+    current = clean_graph.run_text("MATCH (r:FraudRing) WHERE r.current RETURN r.run_id AS run, count(*) AS n")[1]
+    assert current == [{"run": won["run_id"], "n": won["rings"]}]
 
     # The same model on another graph (an earlier year's payments): scoring still works, with a warning naming it.
     clean_graph.wipe()
