@@ -7,6 +7,7 @@ split into good rows (canonical types) and bad rows (with a reason), which go to
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import io
@@ -50,6 +51,7 @@ MAX_ID_BYTES = 8000  # Neo4j's range index refuses keys of about 8 KiB and more
 TOO_LONG = f"an id is longer than {MAX_ID_BYTES} bytes (Neo4j index limit)"
 ROW = "_row"  # 1-based data row number within its file (header excluded)
 LOSSY = "_lossy"  # the row held bytes that were not UTF-8
+BROKEN = "_broken"  # a structurally broken CSV line: why, with the raw line (null for rows that parsed)
 
 
 @dataclass(frozen=True)
@@ -184,14 +186,18 @@ def read(f: SourceFile) -> pl.DataFrame:
             with _open(f.path) as fh:
                 raw = fh.read()
             if not raw.strip():  # an empty file: no header, no rows
-                empty = pl.DataFrame(schema={**{c: pl.String for c in cols + missing}, LOSSY: pl.Boolean})
+                empty = pl.DataFrame(schema={**{c: pl.String for c in cols + missing}, BROKEN: pl.String,
+                                             LOSSY: pl.Boolean})
                 return empty.with_row_index(ROW, offset=1)
             try:
                 raw.decode("utf-8")
                 utf8 = True
             except UnicodeDecodeError:
                 utf8 = False
-            df = pl.read_csv(io.BytesIO(raw), infer_schema=False, encoding="utf8-lossy", columns=cols)
+            try:
+                df = pl.read_csv(io.BytesIO(raw), infer_schema=False, encoding="utf8-lossy", columns=cols)
+            except pl.exceptions.PolarsError:  # a broken row (extra fields, a stray quote): line by line instead
+                df = _csv_lines(raw, cols)
             # Rows of a non-UTF-8 file that hold a replacement character had undecodable bytes.
             lossy = pl.any_horizontal(pl.col(c).str.contains("\ufffd", literal=True).fill_null(False)
                                       for c in cols) if not utf8 else pl.lit(False)
@@ -201,7 +207,34 @@ def read(f: SourceFile) -> pl.DataFrame:
     # An all-empty parquet column may be typed Null: entity ids are strings whatever the file says.
     df = df.with_columns(*[pl.col(c).cast(pl.String) for c in OPTIONAL[f.kind] if c in cols],
                          *[pl.lit(None, pl.String).alias(c) for c in missing])
+    if BROKEN not in df.columns:
+        df = df.with_columns(pl.lit(None, pl.String).alias(BROKEN))
     return df.with_columns(lossy.alias(LOSSY)).with_row_index(ROW, offset=1)
+
+
+def _csv_lines(raw: bytes, cols: list[str]) -> pl.DataFrame:
+    """A CSV that polars refuses, parsed line by line: a line that does not split into the header's fields (extra or
+    missing fields, an unterminated quote) becomes a row with only _broken set (why, line number, the raw line), so
+    the rest of the file still loads. Quoted fields spanning lines are read as broken here."""
+    lines = [line for line in raw.decode("utf-8", errors="replace").splitlines()]
+    header = next(csv.reader([lines[0]]))
+    where = {c: header.index(c) for c in cols}
+    data: dict[str, list] = {c: [] for c in cols}
+    broken: list[str | None] = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        why = None
+        try:
+            fields = next(csv.reader([line], strict=True))
+            if len(fields) != len(header):
+                why = f"{len(fields)} fields where the header has {len(header)}"
+        except csv.Error as e:
+            why = f"unparseable ({e})"
+        broken.append(f"structurally broken row (file line {number}: {why}): {line[:1000]}" if why else None)
+        for c in cols:
+            data[c].append(None if why else fields[where[c]])
+    return pl.DataFrame({**data, BROKEN: broken}, schema={**{c: pl.String for c in cols}, BROKEN: pl.String})
 
 
 def _text(name: str) -> pl.Expr:
@@ -295,7 +328,7 @@ def check(df: pl.DataFrame, kind: str, rules: Plausibility = Plausibility()) -> 
     """
     if kind == "transactions":
         canon = df.select(
-            pl.col(ROW), pl.col(LOSSY),
+            pl.col(ROW), pl.col(LOSSY), pl.col(BROKEN),
             *[_text(c).alias(c) for c in ("transaction_id", *ENTITY_COLUMNS, "currency", "mcc", "country", "channel",
                                           "status")],
             _epoch_ms(df, "timestamp").alias("ts"), pl.col("amount").cast(pl.Float64, strict=False),
@@ -315,15 +348,15 @@ def check(df: pl.DataFrame, kind: str, rules: Plausibility = Plausibility()) -> 
             (~pl.col("status").is_in(STATUSES).fill_null(False), "unknown status (expected approved|declined)"),
             *_plausible(rules),
         ]
-        return canon.with_columns(_reasons(checks).alias("reason")).drop("_amount_text")
+        return _with_reason(canon, checks).drop("_amount_text")
     if kind == "chargebacks":
-        canon = df.select(pl.col(ROW), pl.col(LOSSY), _text("transaction_id").alias("transaction_id"),
+        canon = df.select(pl.col(ROW), pl.col(LOSSY), pl.col(BROKEN), _text("transaction_id").alias("transaction_id"),
                           _epoch_ms(df, "reported_at").alias("ms"))
         checks = [(pl.col(LOSSY), NON_UTF8), (pl.col("transaction_id").is_null(), "empty transaction_id"),
                   (_too_long("transaction_id"), TOO_LONG),
                   (pl.col("ms").is_null(), "unparseable reported_at")]
-        return canon.with_columns(_reasons(checks).alias("reason"))
-    canon = df.select(pl.col(ROW), pl.col(LOSSY), _text("entity_type").alias("entity_type"),
+        return _with_reason(canon, checks)
+    canon = df.select(pl.col(ROW), pl.col(LOSSY), pl.col(BROKEN), _text("entity_type").alias("entity_type"),
                       _text("entity_id").alias("entity_id"), _text("label").alias("label"),
                       _epoch_ms(df, "labelled_at").alias("ms"))
     checks = [(pl.col(LOSSY), NON_UTF8), (pl.col("entity_id").is_null(), "empty entity_id"),
@@ -332,4 +365,9 @@ def check(df: pl.DataFrame, kind: str, rules: Plausibility = Plausibility()) -> 
                f"unknown entity_type (expected {'|'.join(ENTITY_TYPES)})"),
               (~pl.col("label").is_in(LABELS).fill_null(False), "unknown label (expected fraud|legit)"),
               (pl.col("ms").is_null(), "unparseable labelled_at")]
-    return canon.with_columns(_reasons(checks).alias("reason"))
+    return _with_reason(canon, checks)
+
+
+def _with_reason(canon: pl.DataFrame, checks: list[tuple[pl.Expr, str]]) -> pl.DataFrame:
+    """`canon` with its `reason` column: a broken line's own reason, else every failed check (null: a good row)."""
+    return canon.with_columns(pl.coalesce(pl.col(BROKEN), _reasons(checks)).alias("reason")).drop(BROKEN)

@@ -396,3 +396,24 @@ def test_implausible_values_are_quarantined_and_cannot_move_the_cutoff(clean_gra
         "7": "ip is not an IPv4 or IPv6 address", "8": "ip is not an IPv4 or IPv6 address",
         "11": "currency is not an ISO 4217 code", "12": "an id holds control characters"}
     assert default_cutoff(clean_graph).year == 2026  # the years 1900, 2099 and 9999 never reached the graph
+
+
+def test_structurally_broken_rows_are_quarantined_and_the_rest_loads(clean_graph: Graph, tmp_path: Path) -> None:
+    """A row with extra fields and one with an unterminated quote: each quarantined with its file line and the raw
+    line; the file's other rows and the next file load; the ledger balances."""
+    d = tmp_path / "w" / "transactions"
+    write_csv(d / "1.csv", HEADER, [tx("b1"), tx("b2"), tx("b3")])
+    lines = (d / "1.csv").read_text().splitlines()
+    lines[2] = lines[2] + ",extra,fields"  # file line 3: b2 with two fields too many
+    lines.insert(3, 'b9,2026-01-01T10:00:00Z,"c9,m1,d1,10.0.0.1,1.0,EUR,5411,FR,ecom,approved')  # stray quote
+    (d / "1.csv").write_text("\n".join(lines) + "\n")
+    write_csv(d / "2.csv", HEADER, [tx("b4")])
+    s = build_graph(clean_graph, [tmp_path / "w"], 10, tmp_path / "q")
+    assert (s.total("rows_read"), s.total("rows_loaded"), s.total("rows_quarantined")) == (5, 3, 2)
+    assert s.total("rows_read") == s.total("rows_loaded") + s.total("rows_quarantined") + s.total("rows_already_present")
+    q = [r for r in csv.reader(s.quarantine_file.open()) if r[0] != "file"]
+    assert [(r[1], r[3].split(":")[0]) for r in q] == [("2", "structurally broken row (file line 3"),
+                                                       ("3", "structurally broken row (file line 4")]
+    assert "14 fields where the header has 12" in q[0][3] and q[0][3].endswith("approved,extra,fields")
+    assert "unparseable" in q[1][3] and '"c9' in q[1][3]
+    assert sorted(r["id"] for r in clean_graph.read("test/ingest_transactions")) == ["b1", "b3", "b4"]
