@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from graphfraud.config import Settings, load_settings
-from graphfraud.errors import GraphfraudError, UsageError
+from graphfraud.errors import EXIT_REJECTED, GraphfraudError, UsageError
 
 app = typer.Typer(help="Find fraud rings in payments with a transaction graph in Neo4j and a heterogeneous GNN.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -318,7 +318,10 @@ def build_graph_cmd(
     config: ConfigOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Load transactions, chargebacks and labels into Neo4j: validated, idempotent, resumable after a kill."""
+    """Load transactions, chargebacks and labels into Neo4j: validated, idempotent, resumable after a kill.
+
+    Exit codes: 0 loaded; 4 loaded what it could but rejected some file as a whole (see stderr); 2 bad usage or
+    Neo4j unreachable."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from graphfraud.db import Graph
@@ -339,9 +342,18 @@ def build_graph_cmd(
 
         summary = build_graph(g, paths, s.batch_size, qdir, progress=progress, rules=plausibility(s))
     d = summary.as_dict()
+    for rejected in d["rejected_files"]:
+        err.print(f"[bold red]rejected[/bold red] {rejected['file']}: {rejected['reason']}", highlight=False,
+                  soft_wrap=True)
     if json_:
         print_json(d)
-        return
+    else:
+        _print_load(d)
+    if d["rejected_files"]:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+def _print_load(d: dict[str, Any]) -> None:
     table = Table(title=f"build-graph: {d['files']} file(s) in {d['seconds']:.1f} s ({d['rows_per_s']:,.0f} rows/s)")
     for c in ("kind", "files", "read", "loaded", "quarantined", "already present"):
         table.add_column(c, justify="left" if c == "kind" else "right")

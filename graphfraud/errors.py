@@ -6,7 +6,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILURE = 1  # the job ran and failed (bad data, model refused, ...)
 EXIT_UNAVAILABLE = 2  # Neo4j unreachable, wrong credentials, missing Java/Maven, bad usage
-EXIT_LOCKED = 3  # another nightly run holds the lock
+EXIT_LOCKED = 3  # another run that writes results holds the lock
+EXIT_REJECTED = 4  # build-graph loaded what it could, but rejected some input file as a whole
 
 
 class GraphfraudError(Exception):

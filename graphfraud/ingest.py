@@ -20,7 +20,7 @@ import polars as pl
 
 from . import validate as v
 from .db import Graph
-from .errors import UsageError
+from .errors import GraphfraudError, UsageError
 from .registry import OPTIONAL_ENTITIES, cypher_params
 
 # progress(rows_done, rows_total_estimate): called after each batch and each file.
@@ -49,7 +49,8 @@ class LoadSummary:
 
     kinds: dict[str, KindCounts] = field(default_factory=lambda: {k: KindCounts() for k in v.KIND_ORDER})
     quarantine_file: Path | None = None  # None when no row was quarantined
-    skipped_files: list[tuple[Path, str]] = field(default_factory=list)  # files in the folders that cannot be loaded
+    skipped_files: list[tuple[Path, str]] = field(default_factory=list)  # files in the folders that are not input
+    rejected_files: list[tuple[Path, str]] = field(default_factory=list)  # input files unusable as a whole, and why
     seconds: float = 0.0
 
     def total(self, name: str) -> int:
@@ -68,6 +69,7 @@ class LoadSummary:
                              ("rows_read", "rows_loaded", "rows_quarantined", "rows_already_present")}
         d["quarantine_file"] = str(self.quarantine_file) if self.quarantine_file else None
         d["skipped_files"] = [{"file": str(p), "reason": r} for p, r in self.skipped_files]
+        d["rejected_files"] = [{"file": str(p), "reason": r} for p, r in self.rejected_files]
         d["files"] = self.total("files")
         d.update({kind: vars(c).copy() for kind, c in self.kinds.items()})
         d["seconds"] = round(self.seconds, 3)
@@ -179,14 +181,17 @@ def build_graph(graph: Graph, paths: list[Path], batch_size: int, quarantine_dir
                 progress: Progress | None = None, rules: v.Plausibility = v.Plausibility()) -> LoadSummary:
     """Load the files under `paths` into the graph; returns what was read, loaded, quarantined, already there.
 
-    Raises UsageError (nothing written) when a path is missing or a file lacks required columns.
+    A file unusable as a whole (unreadable, or lacking required columns) is rejected with the reason
+    (summary.rejected_files) and the others load. Raises UsageError (nothing written) when a path is missing.
     """
     if batch_size < 1:
         raise UsageError(f"batch size must be at least 1, not {batch_size}")
     started = time.perf_counter()
-    files, skipped = v.discover(paths)  # all headers checked before any write
+    inputs = v.discover(paths)  # every header checked before any write
+    files = inputs.files
     total = sum(v.estimate_rows(f) for f in files)
-    summary, quarantine = LoadSummary(skipped_files=skipped), Quarantine(quarantine_dir)
+    summary = LoadSummary(skipped_files=inputs.skipped, rejected_files=list(inputs.rejected))
+    quarantine = Quarantine(quarantine_dir)
     graph.ensure_schema()
     done = 0
 
@@ -197,7 +202,11 @@ def build_graph(graph: Graph, paths: list[Path], batch_size: int, quarantine_dir
             progress(done, max(total, done))
 
     for f in files:
-        raw = v.read(f)
+        try:
+            raw = v.read(f)
+        except GraphfraudError as e:  # unreadable past its header (binary junk, a truncated file): the others load
+            summary.rejected_files.append((f.path, e.message))
+            continue
         checked = v.check(raw, f.kind, rules)
         counts = summary.kinds[f.kind]
         counts.files += 1

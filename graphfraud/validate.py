@@ -125,11 +125,21 @@ def _files_under(root: Path) -> tuple[list[Path], list[Path]]:
     return [p for p in every if input_format(p)], [p for p in every if not input_format(p)]
 
 
-def discover(paths: list[Path]) -> tuple[list[SourceFile], list[tuple[Path, str]]]:
-    """Every input file under `paths` with its kind, headers checked, in load order (kind, then name), and the
-    files in the given folders that cannot be loaded, each with the reason (reported, never silently skipped).
+@dataclass
+class Inputs:
+    """What discovery found: the files to load (in load order), the files that are not input files at all (skipped),
+    and input files unusable as a whole (rejected: unreadable, or not of the contract's shape), each with why."""
 
-    Raises one UsageError naming every file with missing columns; nothing has been written then.
+    files: list[SourceFile]
+    skipped: list[tuple[Path, str]]
+    rejected: list[tuple[Path, str]]
+
+
+def discover(paths: list[Path]) -> Inputs:
+    """Every input file under `paths` with its kind, headers checked, in load order (kind, then name). A file whose
+    header cannot be read or lacks required columns is rejected as a whole, with the reason; the others load.
+
+    Raises UsageError (nothing written) only for a path that does not exist or that is the generator's answer key.
     """
     found: dict[Path, None] = {}
     skipped: list[tuple[Path, str]] = []
@@ -150,17 +160,21 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[tuple[Path, str]
             raise UsageError(f"{p} is in the generator's answer key; build-graph never reads truth/")
         else:
             found[p.resolve()] = None
-    files, problems = [], []
+    files, rejected = [], []
     for path in found:
-        cols = _columns(path)
-        kind = _kind_of(path, cols)
+        try:
+            cols = _columns(path)
+            kind = _kind_of(path, cols)
+        except GraphfraudError as e:  # UsageError included: not a file of any kind
+            rejected.append((path, e.message))
+            continue
         missing = [c for c in REQUIRED[kind] if cols is not None and c not in cols]
         if missing:
-            problems.append(f"{path} ({kind}) lacks column(s) {', '.join(missing)}")
+            rejected.append((path, f"{kind} file lacks column(s) {', '.join(missing)}"))
+            continue
         files.append(SourceFile(path, kind))
-    if problems:
-        raise UsageError("missing columns, nothing loaded: " + "; ".join(problems))
-    return sorted(files, key=lambda f: (KIND_ORDER.index(f.kind), f.path.name, str(f.path))), skipped
+    files.sort(key=lambda f: (KIND_ORDER.index(f.kind), f.path.name, str(f.path)))
+    return Inputs(files, skipped, rejected)
 
 
 def estimate_rows(f: SourceFile) -> int:

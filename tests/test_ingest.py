@@ -21,6 +21,8 @@ from graphfraud.errors import UsageError
 from graphfraud.ingest import (CONFLICT_IN_GRAPH, CONFLICT_IN_LOAD, LABEL_CONFLICT, UNKNOWN_TRANSACTION,
                                LoadSummary, build_graph)
 
+from conftest import cli
+
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = ["transaction_id", "timestamp", "card_id", "merchant_id", "device_id", "ip", "amount", "currency", "mcc",
           "country", "channel", "status"]
@@ -236,15 +238,26 @@ def test_bad_chargebacks_and_labels_are_quarantined(clean_graph: Graph, tmp_path
     assert counts(clean_graph)["chargebacks"] == 1
 
 
-def test_missing_column_is_one_error_and_nothing_written(clean_graph: Graph, tmp_path: Path) -> None:
+def test_unusable_files_are_rejected_whole_and_the_others_load(clean_graph: Graph, tmp_path: Path) -> None:
+    """Files lacking required columns, a 0-byte parquet and binary junk: each rejected with its reason; the good
+    file loads; through the CLI the exit code (4) says some input was rejected."""
     write_csv(tmp_path / "w" / "transactions" / "1.csv", HEADER, [tx("g1")])
     write_csv(tmp_path / "w" / "transactions" / "2.csv", [c for c in HEADER if c not in ("amount", "ip")],
               [["g2", "2026-01-01T00:00:00Z", "c", "m", "d", "EUR", "1", "FR", "ecom", "approved"]])
     write_csv(tmp_path / "w" / "chargebacks" / "1.csv", ["transaction_id", "reported"], [["g1", "2026-01-01"]])
-    with pytest.raises(UsageError) as e:
-        build_graph(clean_graph, [tmp_path / "w"], 10, tmp_path / "q")
-    assert "lacks column(s) amount" in e.value.message and "reported_at" in e.value.message and "2.csv" in e.value.message
-    assert counts(clean_graph) == ZERO
+    (tmp_path / "w" / "transactions" / "3.parquet").write_bytes(b"")
+    (tmp_path / "w" / "transactions" / "4.csv").write_bytes(bytes(range(256)) * 8)
+    s = build_graph(clean_graph, [tmp_path / "w"], 10, tmp_path / "q")
+    why = {p.name: r for p, r in s.rejected_files}
+    assert sorted(why) == ["1.csv", "2.csv", "3.parquet", "4.csv"]
+    assert why["2.csv"] == "transactions file lacks column(s) amount"
+    assert why["1.csv"] == "chargebacks file lacks column(s) reported_at"
+    assert "cannot read" in why["3.parquet"] and "lacks column(s)" in why["4.csv"]
+    assert (s.total("files"), s.total("rows_loaded")) == (1, 1)
+    assert counts(clean_graph)["transactions"] == 1
+    p = cli("build-graph", str(tmp_path / "w"), "--json")
+    assert p.returncode == 4 and len(json.loads(p.stdout)["rejected_files"]) == 4
+    assert "rejected" in p.stderr and "Traceback" not in p.stderr
 
 
 def test_empty_files_load_nothing(clean_graph: Graph, tmp_path: Path) -> None:
