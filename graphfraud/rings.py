@@ -212,6 +212,16 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
     return g
 
 
+def _ordered_subgraph(g: nx.Graph, nodes: set[Node]) -> nx.Graph:
+    """The subgraph on `nodes`, built in sorted node and edge order. A networkx subgraph view iterates its nodes in
+    the order of the node set, which follows Python's per-process string hashing; Louvain is order-dependent, so a
+    view would split the same component differently in two runs."""
+    sub = nx.Graph()
+    sub.add_nodes_from(sorted(nodes))
+    sub.add_weighted_edges_from(sorted((min(u, v), max(u, v), w) for u, v, w in g.subgraph(nodes).edges(data="weight")))
+    return sub
+
+
 def _split(g: nx.Graph, comp: set[Node], cfg: RingConfig) -> list[set[Node]]:
     """Louvain communities of a large component. Weak communities (< 3 cards: typically a household device shared by
     cards of two rings) are dissolved: their cards join the community they link to most, their devices/IPs are
@@ -220,7 +230,7 @@ def _split(g: nx.Graph, comp: set[Node], cfg: RingConfig) -> list[set[Node]]:
     n_cards = sum(1 for n in comp if n[0] == "card")
     if n_cards < cfg.split_min_cards:
         return [comp]
-    sub = g.subgraph(comp)
+    sub = _ordered_subgraph(g, comp)
     parts = [set(p) for p in sorted(nx.community.louvain_communities(sub, weight="weight", seed=cfg.seed),
                                     key=lambda p: sorted(p)[0])]
     if len(parts) == 1:
