@@ -1,14 +1,23 @@
 """Write scores and rings back to Neo4j, idempotently, never leaving a half-written run visible as current.
 
-A run (run_id) goes: clean_staging (remove what a crashed run left) -> start_run (ScoringRun 'running') ->
-stage (entity scores as staged_* properties, rings as :RingStage nodes, batched) -> flip (ONE transaction: old
-rings current = false, staged rings become :FraudRing current = true with MEMBER_OF/BOUND_BY, staged scores become
+A run (run_id) goes: clean_staging (remove what abandoned runs left) -> start_run (ScoringRun 'running', with
+host, pid and heartbeat) -> stage (entity scores in properties named for the run, rings as :RingStage nodes of the
+run, batched; each batch moves the heartbeat) -> flip (ONE transaction: old rings current = false, the run's staged
+rings become :FraudRing current = true with MEMBER_OF/BOUND_BY, its staged scores become
 risk_score/risk_band/scored_at/model_version, ScoringRun 'done'). Until the flip, analysts' queries on
 `(:FraudRing) WHERE r.current` and on risk_score see the previous run only.
+
+Staging is scoped to its run: a second run cleans only the staging of runs that are gone (abandoned_runs), never
+that of a live one, so whichever flips last leaves exactly one current ring set, from one completed run. (score and
+nightly also hold the results lock, locks.py; run scoping is what keeps two machines, or a lock bypassed, safe.)
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,14 +44,58 @@ def previous_rings(graph: Graph) -> dict[str, frozenset[Key]]:
             for row in graph.read("writeback/current_rings")}
 
 
-def clean_staging(graph: Graph) -> dict[str, int]:
-    """Remove staging left by runs that never flipped; current results stay."""
-    return graph.write_batch("writeback/clean_staging", {})
+LEASE_MS = 15 * 60_000  # a run on another host whose staging has not moved for this long is abandoned
 
 
-def start_run(graph: Graph, run_id: str, model_version: str, started_at_ms: int, cutoff_ms: int | None) -> None:
+def staging_keys(run_id: str) -> dict[str, str]:
+    """The entity properties a run stages its scores in: {score_key, band_key}, unique to the run."""
+    tag = hashlib.sha1(run_id.encode()).hexdigest()[:12]
+    return {"score_key": f"staged_score_{tag}", "band_key": f"staged_band_{tag}"}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def abandoned_runs(graph: Graph, now_ms: int | None = None, lease_ms: int = LEASE_MS) -> list[str]:
+    """Runs still 'running' that nobody will flip: on this host, their process is gone (or is this very process,
+    which writes back one run at a time); on another host, their heartbeat is older than `lease_ms`; without an
+    owner (written by an older graphfraud), always."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    me = socket.gethostname()
+    gone = []
+    for run in graph.read("writeback/running_runs"):
+        if run["host"] is None or run["pid"] is None:
+            gone.append(run["run_id"])
+        elif run["host"] == me:
+            if run["pid"] == os.getpid() or not _pid_alive(int(run["pid"])):
+                gone.append(run["run_id"])
+        elif run["heartbeat_ms"] is None or now_ms - int(run["heartbeat_ms"]) > lease_ms:
+            gone.append(run["run_id"])
+    return gone
+
+
+def clean_staging(graph: Graph, lease_ms: int = LEASE_MS) -> list[str]:
+    """Remove the staging of abandoned runs (abandoned_runs) and mark them 'abandoned'; live runs' staging and the
+    current results stay. Returns the run ids cleaned."""
+    runs = abandoned_runs(graph, lease_ms=lease_ms)
+    keys = [k for r in runs for k in staging_keys(r).values()]
+    graph.write_batch("writeback/clean_staging", {"runs": runs, "keys": keys})
+    return runs
+
+
+def start_run(graph: Graph, run_id: str, model_version: str, started_at_ms: int, cutoff_ms: int | None,
+              host: str | None = None, pid: int | None = None) -> None:
+    """Record the run as 'running', owned by `host`/`pid` (default: this process)."""
     graph.write("writeback/start_run", {"run_id": run_id, "model_version": model_version,
-                                        "started_at": started_at_ms, "cutoff": cutoff_ms})
+                                        "started_at": started_at_ms, "cutoff": cutoff_ms,
+                                        "host": host or socket.gethostname(), "pid": os.getpid() if pid is None else pid})
 
 
 def stage_scores(graph: Graph, run_id: str, ids: dict[str, list[str]], scores: dict[str, np.ndarray],
@@ -52,7 +105,7 @@ def stage_scores(graph: Graph, run_id: str, ids: dict[str, list[str]], scores: d
             for t, s in scores.items() for i, v in zip(ids[t], np.asarray(s)))
     n = 0
     for batch in rows_in_batches(rows, batch_size):
-        graph.write_batch("writeback/stage_scores", {"run_id": run_id, "rows": batch})
+        graph.write_batch("writeback/stage_scores", {"run_id": run_id, "rows": batch, **staging_keys(run_id)})
         n += len(batch)
         if progress:
             progress(len(batch))
@@ -86,7 +139,7 @@ def stage_rings(graph: Graph, run_id: str, rings: list[Ring], model_version: str
 
 def flip_run(graph: Graph, run_id: str, finished_at_ms: int) -> None:
     """Make the staged run current in one transaction."""
-    graph.write_batch("writeback/flip_run", {"run_id": run_id, "finished_at": finished_at_ms})
+    graph.write_batch("writeback/flip_run", {"run_id": run_id, "finished_at": finished_at_ms, **staging_keys(run_id)})
 
 
 def write_back(graph: Graph, run_id: str, model_version: str, started_at_ms: int, finished_at_ms: int,

@@ -4,6 +4,9 @@ tests check ring finding and write-back, not the GNN (tested in test_train/test_
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -15,8 +18,8 @@ from graphfraud.ingest import build_graph
 from graphfraud.ring_eval import load_truth
 from graphfraud.rings import RingConfig, RingMember, assign_ids, find_rings, jaccard
 from graphfraud.scoring import score_export
-from graphfraud.writeback import (clean_staging, graph_counts, previous_rings, reset_results, risk_band,
-                                  snapshot, stage_rings, stage_scores, start_run, write_back)
+from graphfraud.writeback import (LEASE_MS, abandoned_runs, clean_staging, flip_run, graph_counts, previous_rings,
+                                  reset_results, risk_band, snapshot, stage_rings, stage_scores, start_run, write_back)
 
 T = datetime(2026, 3, 1, tzinfo=timezone.utc)
 MS = int(T.timestamp() * 1000)
@@ -136,3 +139,49 @@ def test_crashed_run_leaves_previous_rings_current(fresh, world):
         "MATCH (s:ScoringRun) RETURN s.run_id AS run_id, s.status AS status")[1]}
     assert runs == {"run-1": "done", "run-2": "abandoned", "run-3": "done"}
     assert {r["run_id"] for r in fresh.read("writeback/ring_members", {"limit": 1000})} == {"run-3"}
+
+
+def test_a_second_run_never_cleans_a_live_runs_staging(fresh, world):
+    """Run-scoped staging: run A (alive, in another process) stages; run B writes back in full meanwhile and must
+    leave A's staging alone; A then flips and is the one current result. A run whose process died is cleaned."""
+    export, _, scores = world
+    rings = assign_ids(find_rings(export, scores), {})
+    assert len(rings) >= 2
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        a_scores = {t: np.clip(v + 0.03, 0, 1) for t, v in scores.items()}
+        start_run(fresh, "run-A", "mA", MS, None, pid=alive.pid)
+        stage_scores(fresh, "run-A", export.ids, a_scores, 500)
+        stage_rings(fresh, "run-A", rings[:1], "mA")
+        start_run(fresh, "run-dead", "mD", MS + 1, None, pid=dead.pid)
+        stage_scores(fresh, "run-dead", export.ids, scores, 500)
+        stage_rings(fresh, "run-dead", rings[1:2], "mD")
+
+        write_back(fresh, "run-B", "mB", MS + 5000, MS + 6000, export.ids, scores, rings)
+        c = graph_counts(fresh)
+        n_entities = sum(len(v) for v in export.ids.values())
+        assert c["staged_rings"] == 1 and c["staged_entities"] == n_entities  # A's staging only: run-dead's is gone
+        assert {r["run_id"] for r in fresh.read("writeback/ring_members", {"limit": 1000})} == {"run-B"}
+
+        flip_run(fresh, "run-A", MS + 9000)
+        c = graph_counts(fresh)
+        assert c["staged_rings"] == 0 and c["staged_entities"] == 0 and c["current_rings"] == 1
+        assert {r["run_id"] for r in fresh.read("writeback/ring_members", {"limit": 1000})} == {"run-A"}
+        card = export.ids["card"][0]
+        got = fresh.run_text("MATCH (c:Card {card_id: $id}) RETURN c.risk_score AS s, c.model_version AS m",
+                             {"id": card})[1][0]
+        assert got["m"] == "mA" and got["s"] == pytest.approx(float(a_scores["card"][0]))
+        runs = {r["run_id"]: r["status"] for r in fresh.run_text(
+            "MATCH (s:ScoringRun) RETURN s.run_id AS run_id, s.status AS status")[1]}
+        assert runs == {"run-A": "done", "run-B": "done", "run-dead": "abandoned"}
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_run_on_another_host_is_abandoned_only_after_its_lease(fresh):
+    start_run(fresh, "run-far", "m", MS, None, host="elsewhere.invalid", pid=1)
+    assert abandoned_runs(fresh) == []  # heartbeat just now
+    assert abandoned_runs(fresh, now_ms=int(time.time() * 1000) + LEASE_MS + 60_000) == ["run-far"]

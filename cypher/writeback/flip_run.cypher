@@ -3,7 +3,7 @@
 // ring_id (or creates it) with fresh MEMBER_OF / BOUND_BY relationships and current = true; staged entity scores
 // become risk_score / risk_band / scored_at / model_version; the ScoringRun becomes 'done' and records
 // (:ScoringRun)-[:FOUND {size, score}]->(:FraudRing) for each ring it found.
-// Parameters: $run_id (string), $finished_at (epoch ms).
+// Parameters: $run_id (string), $finished_at (epoch ms), $score_key, $band_key (writeback.staging_keys).
 MATCH (run:ScoringRun {run_id: $run_id})
 CALL () {
   MATCH (old:FraudRing)
@@ -38,10 +38,10 @@ CALL (run) {
 }
 CALL (run) {
   MATCH (n:Entity)
-  WHERE n.staged_run_id = $run_id
-  SET n.risk_score = n.staged_risk_score, n.risk_band = n.staged_risk_band,
+  WHERE n[$score_key] IS NOT NULL
+  SET n.risk_score = n[$score_key], n.risk_band = n[$band_key],
       n.scored_at = run.started_at, n.model_version = run.model_version
-  REMOVE n.staged_run_id, n.staged_risk_score, n.staged_risk_band
+  REMOVE n[$score_key], n[$band_key]
 }
 SET run.status = 'done', run.finished_at = datetime({epochMillis: $finished_at})
 RETURN run.run_id AS run_id

@@ -1,4 +1,4 @@
-// writeback/stage_rings: stage a batch of rings of a run as (:RingStage) nodes (invisible to queries on
+// writeback/stage_rings: stage a batch of rings of a run as (:RingStage) nodes, moving the run's heartbeat, (invisible to queries on
 // :FraudRing) with STAGED_MEMBER and STAGED_BOUND relationships; flip_run makes them current.
 // Parameters: $run_id; $rings: list of {ring_id, props: map of ring properties (type, score, size,
 // explanation, model_version, stats), first_seen, last_seen (epoch ms)}; $members: list of {ring_id, type
@@ -24,3 +24,5 @@ CALL () {
   MERGE (s)-[b:STAGED_BOUND]->(x)
   SET b.kind = row.type, b.weight = row.weight
 }
+MATCH (run:ScoringRun {run_id: $run_id})
+SET run.heartbeat = datetime()
