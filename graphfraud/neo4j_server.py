@@ -111,6 +111,14 @@ def _ensure_password(settings: Settings) -> str:
     return password
 
 
+# LOAD CSV may not fetch from loopback, private, link-local (cloud metadata) or unique-local addresses: a read-only
+# `graphfraud cypher` must not be a way to make the server request internal URLs (server-side request forgery).
+# file:/// URLs stay confined to the import directory (server.directories.import). The setting's name in 5.26.
+IP_BLOCKLIST_SETTING = "internal.dbms.cypher_ip_blocklist"
+BLOCKED_NETWORKS = ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+                    "192.168.0.0/16", "::1/128", "fc00::/7", "fe80::/10")
+
+
 def _write_conf(settings: Settings) -> Path:
     home = settings.neo4j_home
     conf_dir = home / "conf"
@@ -130,6 +138,7 @@ dbms.security.auth_enabled=true
 server.memory.pagecache.size={settings.neo4j_pagecache}
 server.directories.import={home / "import"}
 dbms.security.allow_csv_import_from_file_urls=true
+{IP_BLOCKLIST_SETTING}={",".join(BLOCKED_NETWORKS)}
 db.tx_log.rotation.retention_policy=1 files
 server.logs.gc.enabled=false
 """

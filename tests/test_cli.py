@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import http.server
 import io
 import json
+import threading
 from pathlib import Path
 
 from conftest import cli as run
@@ -36,6 +38,35 @@ def test_cypher_is_read_only_unless_write(clean_graph):
     p = run("cypher", "CREATE (:Probe) RETURN 1 AS done", "--write", "--format", "json")
     assert p.returncode == 0, p.stderr
     assert clean_graph.run_text("MATCH (p:Probe) RETURN count(p) AS c")[1] == [{"c": 1}]
+
+
+def test_load_csv_cannot_reach_internal_addresses(clean_graph):
+    """LOAD CSV through `cypher` must not make the server fetch loopback/private URLs (SSRF): a live HTTP server on
+    127.0.0.1 serving a CSV is never asked; file URLs stay inside the import directory."""
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"a,b\n1,2\n")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/secret.csv"
+        for target in (url, "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/x.csv"):
+            p = run("cypher", "LOAD CSV FROM $u AS row RETURN row", "-p", f"u={target}")
+            assert p.returncode != 0 and "blocked" in p.stderr, (target, p.stderr)
+        assert hits == []
+    finally:
+        server.shutdown()
+    p = run("cypher", "LOAD CSV FROM 'file:///etc/passwd' AS row RETURN row LIMIT 1")
+    assert p.returncode != 0 and "root:" not in p.stdout
 
 
 def test_table_output(clean_graph):
