@@ -20,7 +20,7 @@ from torch_geometric.utils import scatter
 from .config import Settings
 from .export import GraphExport
 from .features import FeatureStats, model_inputs
-from .fit import Split, fit, seed_everything
+from .fit import Split, fit_members, seed_everything
 from .model import FraudGNN, ModelConfig
 from .registry import CARD, MERCHANT, binding_types
 
@@ -89,14 +89,15 @@ def xgb_graph_scores(export: GraphExport, stats: FeatureStats, split: Split, see
 
 
 def mlp_scores(export: GraphExport, stats: FeatureStats, split: Split, settings: Settings) -> dict[str, np.ndarray]:
-    """The GNN's encoder/decoder with no message passing, trained by the same loop on the same split."""
+    """The GNN's encoder/decoder with no message passing, trained by the same loop on the same split (an ensemble
+    of the same size as the GNN's)."""
     seed_everything(settings.seed)
     x, _ = model_inputs(export, stats)
     cfg = ModelConfig(node_types=list(x), edge_types=[], in_dims={t: v.shape[1] for t, v in x.items()},
-                      hidden=settings.hidden, layers=0, dropout=settings.dropout)
+                      hidden=settings.hidden, layers=0, dropout=settings.dropout, members=settings.ensemble)
     model = FraudGNN(cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    model.load_state_dict(fit(model, opt, x, {}, export.labels, split, settings.epochs, settings.patience).state)
+    fit_members(model, lambda m: torch.optim.Adam(m.parameters(), lr=settings.lr, weight_decay=settings.weight_decay),
+                x, {}, export.labels, split, settings.epochs, settings.patience, seed=settings.seed)
     model.eval()
     with torch.no_grad():
         return {t: torch.sigmoid(v).numpy() for t, v in model(x, {}).items()}

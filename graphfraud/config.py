@@ -60,6 +60,7 @@ class Settings:
     weight_decay: float = 0.0001  # Adam weight decay (L2) of the GNN and the MLP baseline
     val_share: float = 0.2  # share of the labelled entities held out for early stopping (fixed seed)
     label_trick: int = 1  # 1: known fraud labels are a model input (masked per epoch in training); 0: features only
+    ensemble: int = 3  # GNNs trained from seeds seed, seed+1, ... whose mean logit is the score (1: a single model)
 
     # --- nightly ---
     retrain_every_days: int = 7  # retrain on this schedule (0: only on drift)
@@ -106,7 +107,7 @@ class Settings:
 # The settings a model is trained with: saved with the model (models.py) and reapplied to settings for baselines
 # and retraining, so they are listed here once.
 HYPERPARAMETERS = ("seed", "epochs", "hidden", "layers", "lr", "patience", "propagate_alpha", "dropout", "weight_decay",
-                   "val_share", "label_trick")
+                   "val_share", "label_trick", "ensemble")
 
 
 def hyperparameters(settings: Settings) -> dict[str, Any]:

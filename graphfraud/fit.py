@@ -138,6 +138,25 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
     return FitResult(best_state, best_epoch, best_val, history, losses)
 
 
+def fit_members(model: torch.nn.Module, make_optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer],
+                x: dict, edge_index: dict, labels: dict[str, np.ndarray], split: Split, epochs: int, patience: int,
+                progress: Progress | None = None, label_input: bool = False, seed: int = 0) -> list[FitResult]:
+    """Fit each member of a seed ensemble (model.members) on its own: member k from seed + k, with its own optimiser
+    and early stopping, on the same split (so the held-out entities stay held out for the whole ensemble). The best
+    weights are loaded into each member."""
+    results = []
+    n = len(model.members)
+    for k, member in enumerate(model.members):
+        seed_everything(seed + k)
+        note = (lambda stage, done, total, text, k=k: progress(stage, done, total, f"model {k + 1}/{n}  {text}")
+                ) if progress and n > 1 else progress
+        r = fit(member, make_optimizer(member), x, edge_index, labels, split, epochs, patience, note,
+                label_input=label_input, seed=seed + k)
+        member.load_state_dict(r.state)
+        results.append(r)
+    return results
+
+
 def platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(a, b) of the logistic fit P(y = 1) = sigmoid(a * logit + b): Platt scaling."""
     lr = LogisticRegression(C=1e4).fit(np.asarray(logits, np.float64).reshape(-1, 1), np.asarray(y, bool))

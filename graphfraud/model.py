@@ -1,7 +1,9 @@
 """The heterogeneous GNN that scores every card, merchant, device and IP.
 
-FraudGNN = per-type input projection -> `layers` rounds of HeteroConv(SAGEConv, mean aggregation) with
-residual connections and LayerNorm -> per-type decoder MLP over [hidden state, raw input features].
+Scorer = per-type input projection -> `layers` rounds of HeteroConv(SAGEConv, mean aggregation) with residual
+connections and LayerNorm -> per-type decoder MLP over [hidden state, raw input features]. FraudGNN averages the
+logits of `members` Scorers trained from different seeds (a seed ensemble: one training run on a few hundred known
+frauds varies with its seed; the mean does much less), then applies Platt scaling.
 With layers=0 it sees no graph at all: that is the MLP baseline, trained by the same loop.
 Full-batch, CPU-friendly: no pyg-lib or torch-sparse needed.
 """
@@ -26,6 +28,7 @@ class ModelConfig:
     layers: int = 2
     dropout: float = 0.2
     label_input: bool = False  # the last input column is the label trick's known-fraud flag (features.with_known_fraud)
+    members: int = 1  # Scorers in the seed ensemble, each trained on its own (fit.fit_members)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -76,20 +79,32 @@ class Decoder(nn.Module):
         return {t: self.mlp[t](torch.cat([h[t], x[t]], dim=-1)).squeeze(-1) for t in h}  # [num_nodes] logits
 
 
-class FraudGNN(nn.Module):
+class Scorer(nn.Module):
     """Encoder + decoder: logits per node type from features and edges."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.cfg = cfg
         self.encoder = HeteroEncoder(cfg)
         self.decoder = Decoder(cfg)
+
+    def forward(self, x: dict[str, Tensor], edge_index: dict[EdgeType, Tensor]) -> dict[str, Tensor]:
+        return self.decoder(self.encoder(x, edge_index), x)
+
+
+class FraudGNN(nn.Module):
+    """A seed ensemble of Scorers: the mean of their logits per node type, and calibrated probabilities from it."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.members = nn.ModuleList(Scorer(cfg) for _ in range(max(1, cfg.members)))
         # Platt scaling per node type, [scale, bias] on the logit (fit.calibrate): identity until calibrated
         for t in cfg.node_types:
             self.register_buffer(f"platt_{t}", torch.tensor([1.0, 0.0]))
 
     def forward(self, x: dict[str, Tensor], edge_index: dict[EdgeType, Tensor]) -> dict[str, Tensor]:
-        return self.decoder(self.encoder(x, edge_index), x)
+        outs = [m(x, edge_index) for m in self.members]
+        return {t: torch.stack([o[t] for o in outs]).mean(0) for t in outs[0]}
 
     def probabilities(self, logits: dict[str, Tensor]) -> dict[str, Tensor]:
         """Calibrated fraud probabilities from forward()'s logits."""

@@ -19,7 +19,7 @@ from .errors import GraphfraudError
 from .features import FeatureStats
 from .model import FraudGNN, ModelConfig
 
-FORMAT_VERSION = 2  # 2: node and edge types follow the entity registry (graphfraud/registry.py)
+FORMAT_VERSION = 3  # 2: node and edge types follow the entity registry (graphfraud/registry.py); 3: seed ensemble
 
 
 @dataclass

@@ -19,7 +19,7 @@ from .config import Settings, hyperparameters
 from .db import Graph
 from .export import GraphExport, Progress, export_graph
 from .features import FeatureStats, model_inputs, with_known_fraud
-from .fit import calibrate, fit, seed_everything, split_labels
+from .fit import calibrate, fit_members, seed_everything, split_labels, val_auprc
 from .model import FraudGNN, ModelConfig
 from .models import new_version, save_model
 
@@ -29,8 +29,8 @@ class TrainResult:
     version: str
     path: Path
     metrics: dict  # validation AUPRC per node type at the best epoch, epochs run, seconds, sizes
-    history: list[float] = field(default_factory=list)  # validation AUPRC (mean over node types) per epoch
-    losses: list[float] = field(default_factory=list)  # training loss per epoch
+    history: list[float] = field(default_factory=list)  # validation AUPRC (mean over node types) per epoch, member by member
+    losses: list[float] = field(default_factory=list)  # training loss per epoch, member by member
 
 
 def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: datetime | None = None,
@@ -47,21 +47,23 @@ def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: date
     label_input = bool(settings.label_trick)
     cfg = ModelConfig(node_types=list(export.features), edge_types=list(export.data.edge_types),
                       in_dims={t: x[t].shape[1] + label_input for t in x}, hidden=settings.hidden,
-                      layers=settings.layers, dropout=settings.dropout, label_input=label_input)
-    model = FraudGNN(cfg)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+                      layers=settings.layers, dropout=settings.dropout, label_input=label_input,
+                      members=settings.ensemble)
+    model = FraudGNN(cfg)  # members initialised from the seed, one after another
     t1 = time.perf_counter()
-    fitted = fit(model, optimizer, x, edge_index, export.labels, split, settings.epochs, settings.patience, progress,
-                 label_input=label_input, seed=settings.seed)
-    model.load_state_dict(fitted.state)
+    fitted = fit_members(model, lambda m: torch.optim.Adam(m.parameters(), lr=settings.lr,
+                                                           weight_decay=settings.weight_decay),
+                         x, edge_index, export.labels, split, settings.epochs, settings.patience, progress,
+                         label_input=label_input, seed=settings.seed)
     shown = {t: np.isin(np.arange(len(v)), split.train[t]) for t, v in export.labels.items()}
-    platt = calibrate(model, with_known_fraud(x, export.labels, shown) if label_input else x, edge_index,
-                      export.labels, split.val)
+    x_val = with_known_fraud(x, export.labels, shown) if label_input else x
+    platt = calibrate(model, x_val, edge_index, export.labels, split.val)
 
     root = Path(out_dir) if out_dir is not None else settings.models_dir
     path = root / (version or new_version(root))
     metrics = {
-        "val_auprc": fitted.val_auprc, "best_epoch": fitted.best_epoch, "epochs_run": len(fitted.history),
+        "val_auprc": val_auprc(model, x_val, edge_index, export.labels, split.val),  # of the ensemble
+        "best_epoch": [r.best_epoch for r in fitted], "epochs_run": sum(len(r.history) for r in fitted),
         "export_seconds": round(t1 - t0, 2), "train_seconds": round(time.perf_counter() - t1, 2),
         "nodes": {t: len(export.ids[t]) for t in export.ids},
         "edges": {"/".join(et): int(export.data[et].edge_index.shape[1]) for et in export.data.edge_types},
@@ -70,4 +72,5 @@ def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: date
     }
     save_model(path, model, stats, {t: export.features[t].columns for t in export.features}, export.cutoff,
                export.fingerprint, hyperparameters(settings), metrics)
-    return TrainResult(version=path.name, path=path, metrics=metrics, history=fitted.history, losses=fitted.losses)
+    return TrainResult(version=path.name, path=path, metrics=metrics, history=[v for r in fitted for v in r.history],
+                       losses=[v for r in fitted for v in r.losses])

@@ -55,6 +55,18 @@ def test_model_output_shapes(layers):
     assert x["card"].shape == (3, len(feature_names("card", ["card", "merchant", "device", "ip"])))
 
 
+def test_ensemble_scores_the_mean_logit_of_distinct_members():
+    ex = tiny_export()
+    x, edge_index = inputs(ex, FeatureStats.fit(ex.features))
+    torch.manual_seed(0)
+    cfg = ModelConfig(node_types=list(x), edge_types=list(edge_index), in_dims={t: v.shape[1] for t, v in x.items()},
+                      hidden=8, layers=1, members=3)
+    model = FraudGNN(cfg).eval()
+    outs = [m(x, edge_index)["card"] for m in model.members]
+    assert len(outs) == 3 and not torch.allclose(outs[0], outs[1])  # members start apart
+    assert torch.allclose(model(x, edge_index)["card"], torch.stack(outs).mean(0))
+
+
 def test_split_is_stratified_and_fixed():
     labels = {"card": np.array([1] * 10 + [0] * 40 + [-1] * 50, dtype=np.int8)}
     a, b = split_labels(labels, 7, 0.2), split_labels(labels, 7, 0.2)
@@ -79,9 +91,10 @@ def test_train_save_load_and_refuse(small_world, settings, tmp_path):
     end = datetime(2026, 2, 1, tzinfo=timezone.utc)  # after the last transaction: all known labels
     ex = export_graph(small_world, end)
     assert (ex.labels["card"] == 1).sum() > 0
-    s = dataclasses.replace(settings, epochs=20, patience=100, hidden=16, model_dir=tmp_path)
+    s = dataclasses.replace(settings, epochs=20, patience=100, hidden=16, model_dir=tmp_path, ensemble=2)
     result = train(ex, s)
-    assert len(result.losses) == 20 and result.losses[-1] < 0.8 * result.losses[0]
+    assert len(result.losses) == 40  # two members, 20 epochs each, each learning
+    assert result.losses[19] < 0.8 * result.losses[0] and result.losses[39] < 0.8 * result.losses[20]
     assert result.path == latest_model_dir(s.models_dir) and result.path.parent == tmp_path
     for f in ("weights.safetensors", "config.json", "feature_stats.json", "metrics.json"):
         assert (result.path / f).exists()
