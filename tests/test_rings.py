@@ -124,6 +124,32 @@ def test_camouflage_merchant_and_public_ip_do_not_glue(planted):
     assert sorted(sorted(r.keys()) for r in rings) == sorted(sorted(m) for _, m in truth.values())
 
 
+def test_known_fraud_anchors_a_ring_the_model_missed_but_one_hit_does_not():
+    """The model scores ring_a's cards as clean; two of them are charged back (known at the cut-off): as facts they
+    count as scored, so dA/iA (two hits) anchor and the ring is found whole. One charged-back card is not enough
+    (a household device with one stolen card is no ring), and without known_fraud nothing is found."""
+    rows, truth = world()
+    for cbs, found in ((("a0", "a1"), True), (("a0",), False)):
+        export = make_export(rows, chargeback_cards=cbs)
+        s = truth_scores(export, truth)
+        for c in (f"a{i}" for i in range(6)):
+            s["card"][export.ids["card"].index(c)] = 0.05
+        for t in ("device", "ip"):
+            s[t][:] = 0.05  # nor do the device and IP heads help
+        rings = {frozenset(r.keys()) for r in find_rings(export, s)}
+        assert (frozenset(truth["ring_a"][1]) in rings) == found, cbs
+        if found:
+            assert frozenset(truth["ring_a"][1]) not in {
+                frozenset(r.keys()) for r in find_rings(export, s, RingConfig(known_fraud=False))}
+
+
+def test_rings_scored_under_min_score_are_not_reported(planted):
+    export, _, scores = planted
+    rings = find_rings(export, scores, RingConfig(min_score=0.0))
+    cut = sorted(r.score for r in rings)[1]
+    assert len(find_rings(export, scores, RingConfig(min_score=cut))) == len(rings) - 1
+
+
 def test_stable_ids_across_runs(planted):
     export, truth, scores = planted
     first = assign_ids(find_rings(export, scores), {})
