@@ -21,6 +21,7 @@ import polars as pl
 from . import validate as v
 from .db import Graph
 from .errors import GraphfraudError, UsageError
+from .killpoints import kill_point
 from .registry import OPTIONAL_ENTITIES, cypher_params
 
 # progress(rows_done, rows_total_estimate): called after each batch and each file.
@@ -129,6 +130,7 @@ def _load_transactions(graph: Graph, good: pl.DataFrame, batch_size: int,
         loaded += res["created"]
         conflict_ids.update(res["conflicts"])
         tick(batch.height)
+        kill_point("ingest.batch")
     # A row whose id clashed with the graph is quarantined, and so are its identical repeats in this file.
     rejected = pl.col("transaction_id").is_in(list(conflict_ids))
     bad = pl.concat([clash, pl.concat([todo.filter(rejected), dups.filter(rejected)])
@@ -224,6 +226,7 @@ def build_graph(graph: Graph, paths: list[Path], batch_size: int, quarantine_dir
         counts.rows_loaded += loaded
         counts.rows_already_present += present
         tick(raw.height - (done - before))  # rows not sent in a batch: quarantined or repeated
+        kill_point("ingest.file")
     summary.quarantine_file = quarantine.path if quarantine.used else None
     summary.seconds = time.perf_counter() - started
     return summary

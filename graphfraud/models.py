@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from .errors import GraphfraudError
 from .features import FeatureStats
+from .killpoints import kill_point
 from .model import FraudGNN, ModelConfig
 
 FORMAT_VERSION = 3  # 2: node and edge types follow the entity registry (graphfraud/registry.py); 3: seed ensemble
@@ -47,11 +48,17 @@ def new_version(root: Path) -> str:
 
 def save_model(path: Path, model: FraudGNN, stats: FeatureStats, feature_names: dict[str, list[str]],
                cutoff: datetime, fingerprint: str, hyper: dict, metrics: dict) -> None:
-    """Write weights (safetensors), config, feature statistics and metrics into a new model directory `path`."""
+    """Write weights (safetensors), config, feature statistics and metrics into a new model directory `path`. The
+    files are written into a hidden sibling directory renamed to `path` at the end, so a training run killed while
+    saving leaves no half-written model for `score` to pick up (list_models skips hidden directories)."""
     if path.exists():
         raise GraphfraudError(f"model directory {path} already exists: choose another version or --out")
+    final, path = path, path.parent / f".{path.name}.partial"
+    if path.exists():
+        shutil.rmtree(path)  # left by a run killed while saving
     path.mkdir(parents=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / "weights.safetensors"))
+    kill_point("models.weights")
     config = {"format_version": FORMAT_VERSION, "version": path.name,
               "created_at": datetime.now(timezone.utc).isoformat(), "model": model.cfg.to_json(),
               "feature_names": feature_names, "cutoff": cutoff.isoformat(), "fingerprint": fingerprint,
@@ -59,6 +66,7 @@ def save_model(path: Path, model: FraudGNN, stats: FeatureStats, feature_names: 
     (path / "config.json").write_text(json.dumps(config, indent=2))
     (path / "feature_stats.json").write_text(json.dumps(stats.to_json()))
     (path / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    path.rename(final)
 
 
 def check_schema(bundle: ModelBundle, feature_names: dict[str, list[str]], edge_types: set) -> None:
@@ -114,7 +122,8 @@ def fit_warnings(bundle: ModelBundle, first: datetime, last: datetime) -> list[s
 
 def list_models(root: Path) -> list[Path]:
     """Model directories directly under `root`, oldest first (candidates/ is not one)."""
-    return sorted(p for p in root.glob("*") if (p / "config.json").exists()) if root.exists() else []
+    return sorted(p for p in root.glob("*") if not p.name.startswith(".") and (p / "config.json").exists()
+                  ) if root.exists() else []
 
 
 def latest_model_dir(root: Path) -> Path:

@@ -28,6 +28,7 @@ from .db import Graph
 from .errors import GraphfraudError, UsageError
 from .export import GraphExport, export_graph, later_labels
 from .ingest import build_graph
+from .killpoints import kill_point
 from .validate import input_format, plausibility
 from .locks import results_lock
 from .predict import predict, predict_heads_and_scores
@@ -54,6 +55,7 @@ class Stages:
         if progress:
             progress(name)
         log.info("stage %s: started", name)
+        kill_point(f"nightly.{name}")
         t0 = time.perf_counter()
         try:
             yield

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .db import Graph, rows_in_batches
+from .killpoints import kill_point
 from .rings import Key, Ring
 
 # Risk bands: low < 0.3 <= medium < 0.6 <= high < 0.85 <= critical (scores are fraud probabilities).
@@ -149,9 +150,18 @@ def write_back(graph: Graph, run_id: str, model_version: str, started_at_ms: int
     """The whole write-back of one run; rerunning it with the same arguments leaves the same graph."""
     clean_staging(graph)
     start_run(graph, run_id, model_version, started_at_ms, cutoff_ms)
-    n_entities = stage_scores(graph, run_id, ids, scores, batch_size, progress)
+    kill_point("writeback.started")
+
+    def staged(n: int) -> None:
+        kill_point("writeback.scores")
+        if progress:
+            progress(n)
+
+    n_entities = stage_scores(graph, run_id, ids, scores, batch_size, staged)
     n_rings = stage_rings(graph, run_id, rings, model_version)
+    kill_point("writeback.staged")
     flip_run(graph, run_id, finished_at_ms)
+    kill_point("writeback.flipped")
     return {"entities": n_entities, "rings": n_rings}
 
 

@@ -1,0 +1,108 @@
+"""Crash recovery and concurrency against the real Neo4j: the nightly job SIGKILLed at each of its kill points
+(killpoints.py: a real SIGKILL at an exact place) and rerun leaves the graph exactly as an uninterrupted run does
+(canonical snapshot); two build-graph runs at once load every row once; two scoring runs at once leave one current
+ring set (test_cli_pipeline), score and nightly exclude each other (test_nightly)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from graphfraud.demo import history_files
+from graphfraud.generate import generate
+from graphfraud.ingest import build_graph
+from graphfraud.killpoints import ENV
+from graphfraud.nightly import run_night
+
+from conftest import CLI, wipe
+from test_nightly import snapshot
+
+D1 = date(2026, 1, 28)
+# Points a rerun of a finished night passes through (it loads nothing new, scores, writes back, reports again).
+RERUN_POINTS = ["nightly.load", "ingest.batch", "nightly.score", "nightly.rings", "writeback.started",
+                "writeback.scores", "writeback.staged", "writeback.flipped", "nightly.report"]
+# Points only the first run of a night passes through (it trains the first model).
+FIRST_RUN_POINTS = ["nightly.retrain", "models.weights"]
+
+
+@pytest.fixture(scope="module")
+def night(settings, tmp_path_factory):
+    """Settings for quick nights (models and reports in a temporary folder, one small model) and a small generated
+    world (4,000 payments over 30 days, daily files like the sample's) whose day D1 the nights run."""
+    tmp = tmp_path_factory.mktemp("recovery")
+    generate(tmp / "world", transactions=4000, days=30, seed=3)
+    s = dataclasses.replace(settings, model_dir=tmp / "models", epochs=30, patience=10, ensemble=1)
+    return s, tmp
+
+
+def load_history(graph, s, world: Path) -> None:
+    """An empty graph, then the world's days before D1 (and the chargebacks reported before it)."""
+    wipe(graph)
+    build_graph(graph, history_files(world, D1), s.batch_size, s.state_dir / "quarantine")
+
+
+def killed_night(s, world: Path, point: str, reports: Path) -> subprocess.CompletedProcess:
+    """`graphfraud nightly --date D1` in a subprocess that SIGKILLs itself at `point`."""
+    env = {**os.environ, ENV: point, "GRAPHFRAUD_MODEL_DIR": str(s.model_dir), "GRAPHFRAUD_EPOCHS": str(s.epochs),
+           "GRAPHFRAUD_PATIENCE": str(s.patience), "GRAPHFRAUD_ENSEMBLE": str(s.ensemble)}
+    return subprocess.run([*CLI, "nightly", "--date", str(D1), "--input", str(world), "--report-dir",
+                           str(reports)], env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def reference(graph, night):
+    """The graph after an uninterrupted first night."""
+    s, tmp = night
+    load_history(graph, s, tmp / "world")
+    run_night(s, D1, tmp / "world", tmp / "reports")
+    return snapshot(graph)
+
+
+@pytest.mark.parametrize("point", RERUN_POINTS)
+def test_rerun_killed_at_a_point_then_rerun_leaves_the_graph_of_one_run(graph, night, reference, point):
+    s, tmp = night
+    p = killed_night(s, tmp / "world", point, tmp / "reports")
+    assert p.returncode == -signal.SIGKILL, f"not killed at {point}: {p.returncode} {p.stderr[-500:]}"
+    run_night(s, D1, tmp / "world", tmp / "reports")
+    assert snapshot(graph) == reference
+
+
+@pytest.mark.parametrize("point", FIRST_RUN_POINTS)
+def test_first_night_killed_while_training_then_rerun_equals_one_run(graph, night, reference, point, tmp_path):
+    """Killed while training or saving the first model: no half-written model is left to be picked up, and the
+    rerun trains the same model and leaves the same graph."""
+    s, tmp = night
+    s = dataclasses.replace(s, model_dir=tmp_path / "models")  # no model yet: the night must train one
+    load_history(graph, s, tmp / "world")
+    p = killed_night(s, tmp / "world", point, tmp_path / "reports")
+    assert p.returncode == -signal.SIGKILL, f"not killed at {point}: {p.returncode} {p.stderr[-500:]}"
+    assert not (s.model_dir / f"nightly-{D1}").exists()
+    run_night(s, D1, tmp / "world", tmp_path / "reports")
+    assert snapshot(graph) == reference
+
+
+def test_two_loads_at_once_load_every_row_once(graph, night, tmp_path):
+    """build-graph x build-graph on the same files: both finish, each row is loaded by exactly one of them (the
+    other finds it already present), and the graph equals a single load."""
+    s, tmp = night
+    files = [str(f) for f in history_files(tmp / "world", D1)]
+    load_history(graph, s, tmp / "world")
+    single = snapshot(graph)
+    graph.wipe()
+    procs = [subprocess.Popen([*CLI, "build-graph", *files, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e[-800:] for _, e in outs]
+    a, b = (json.loads(o) for o, _ in outs)
+    for run in (a, b):
+        assert run["rows_read"] == run["rows_loaded"] + run["rows_quarantined"] + run["rows_already_present"]
+    for kind in ("transactions", "chargebacks", "labels"):
+        assert a[kind]["rows_loaded"] + b[kind]["rows_loaded"] == a[kind]["rows_read"] - a[kind]["rows_quarantined"], kind
+    assert snapshot(graph) == single
