@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--suite", default="dev")
     ap.add_argument("--transactions", type=int, default=200_000)
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=None, help="training seed (the settings' default when not given)")
     ap.add_argument("--only", nargs="*", help="world names")
     ap.add_argument("--models", type=Path, help="reuse models from this folder (<models>/<world>/<version>)")
     ap.add_argument("--ring-config", default="{}", help="JSON overrides of RingConfig")
@@ -72,7 +73,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.suite != "dev":
         sys.exit("dev_loop tunes on the dev suite only")
-    settings = load_settings(epochs=args.epochs)
+    settings = load_settings(epochs=args.epochs, seed=args.seed)
     cfg = RingConfig(**json.loads(args.ring_config))
     rows = []
     for name, scenario, seed in suite_worlds("dev"):

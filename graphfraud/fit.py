@@ -110,7 +110,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
     rng = np.random.default_rng(seed)
     in_train = {t: np.isin(np.arange(len(v)), split.train[t]) for t, v in labels.items()}
     x_val = with_known_fraud(x, labels, in_train) if label_input else x
-    best_score, best_epoch, best_state, best_val = -1.0, 0, copy.deepcopy(model.state_dict()), {}
+    best_score, best_epoch, best_state, best_val = -float("inf"), 0, copy.deepcopy(model.state_dict()), {}
     history: list[float] = []
     losses: list[float] = []
     for epoch in range(1, epochs + 1):
