@@ -428,7 +428,8 @@ def nightly_cmd(
     """The nightly batch job: load the day, retrain on schedule or drift, rescore, find rings, write back, report.
 
     Exit codes: 0 done; 1 the run failed (see the log); 2 Neo4j unreachable, bad credentials or bad arguments;
-    3 another nightly run is in progress. Safe to rerun: a rerun of a date leaves the graph as one run would.
+    3 another nightly run is in progress; 4 done, but some input file was rejected as a whole (named on stderr and
+    in the report). Safe to rerun: a rerun of a date leaves the graph as one run would.
     """
     from datetime import date as date_
 
@@ -452,15 +453,20 @@ def nightly_cmd(
             results = run_backfill(s, days[0], days[1], input_dir, report_dir)
         else:
             results = [run_night(s, days[0], input_dir, report_dir)]
+    rejected = [f for r in results for f in (r.get("load") or {}).get("rejected_files", [])]
     if json_:
         print_json(results if backfill else results[0])
-        return
-    for r in results:
-        _print_night(r)
-    last = results[-1]
-    out.print(_top_rings_table(last["scoring"]["top_rings"], f"Top rings after {last['date']}"))
-    out.print(f"log: {log_path}")
-    out.print(f"report: [bold]{last['report_html']}[/bold]")
+    else:
+        for r in results:
+            _print_night(r)
+        last = results[-1]
+        out.print(_top_rings_table(last["scoring"]["top_rings"], f"Top rings after {last['date']}"))
+        out.print(f"log: {log_path}")
+        out.print(f"report: [bold]{last['report_html']}[/bold]")
+    for f in rejected:
+        err.print(f"[bold red]rejected[/bold red] {f['file']}: {f['reason']}", highlight=False, soft_wrap=True)
+    if rejected:
+        raise typer.Exit(EXIT_REJECTED)
 
 
 @app.command("demo")

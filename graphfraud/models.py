@@ -59,7 +59,7 @@ def save_model(path: Path, model: FraudGNN, stats: FeatureStats, feature_names: 
     path.mkdir(parents=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / "weights.safetensors"))
     kill_point("models.weights")
-    config = {"format_version": FORMAT_VERSION, "version": path.name,
+    config = {"format_version": FORMAT_VERSION, "version": final.name,
               "created_at": datetime.now(timezone.utc).isoformat(), "model": model.cfg.to_json(),
               "feature_names": feature_names, "cutoff": cutoff.isoformat(), "fingerprint": fingerprint,
               "hyper": hyper}

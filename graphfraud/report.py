@@ -136,6 +136,9 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
         ["node_type", "auprc", "auroc", "recall_at_p90"]))
     parts.append("<h2>Load</h2>" + _table([s.get("load", {})], ["rows_read", "rows_loaded", "rows_quarantined",
                                                                  "rows_already_present", "quarantine_file"]))
+    rejected = (s.get("load") or {}).get("rejected_files") or []
+    if rejected:  # files unusable as a whole: nothing of them loaded
+        parts.append("<h2>Rejected input files</h2>" + _table(rejected, ["file", "reason"]))
     parts.append("<h2>Stages (seconds)</h2>" + _table([s.get("stage_seconds", {})], list(s.get("stage_seconds", {}))))
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -99,6 +99,8 @@ def test_train_save_load_and_refuse(small_world, settings, tmp_path):
     for f in ("weights.safetensors", "config.json", "feature_stats.json", "metrics.json"):
         assert (result.path / f).exists()
     assert json.loads((result.path / "config.json").read_text())["fingerprint"] == ex.fingerprint
+    assert load_model(result.path).version == result.path.name == result.version
+    assert [p.name for p in tmp_path.iterdir()] == [result.version]  # no hidden partial directory left
 
     first = predict(load_model(result.path), ex)
     again = predict(load_model(result.path), export_graph(small_world, end))

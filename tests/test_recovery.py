@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 from datetime import date
@@ -19,6 +20,7 @@ from graphfraud.demo import history_files
 from graphfraud.generate import generate
 from graphfraud.ingest import build_graph
 from graphfraud.killpoints import ENV
+from graphfraud.models import list_models
 from graphfraud.nightly import run_night
 
 from conftest import CLI, wipe
@@ -74,6 +76,24 @@ def test_rerun_killed_at_a_point_then_rerun_leaves_the_graph_of_one_run(graph, n
     assert snapshot(graph) == reference
 
 
+def test_a_night_with_a_rejected_file_says_so_in_its_exit_code(graph, night, reference, tmp_path):
+    """A junk file among the day's inputs: the night loads the rest and succeeds, names the file on stderr and in
+    the report, and exits 4; the graph is the one the clean night left."""
+    s, tmp = night
+    world = tmp_path / "world"
+    shutil.copytree(tmp / "world", world)
+    (world / "transactions" / f"{D1}.extra.csv").write_bytes(bytes(range(256)) * 4)
+    p = subprocess.run([*CLI, "nightly", "--date", str(D1), "--input", str(world), "--report-dir", str(tmp_path),
+                        "--json"], env={**os.environ, "GRAPHFRAUD_MODEL_DIR": str(s.model_dir),
+                                        "GRAPHFRAUD_ENSEMBLE": "1"}, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 4, p.stderr[-1500:]
+    night_ = json.loads(p.stdout)
+    assert night_["status"] == "succeeded" and len(night_["load"]["rejected_files"]) == 1
+    assert f"{D1}.extra.csv" in p.stderr and "Traceback" not in p.stderr
+    assert "Rejected input files" in Path(night_["report_html"]).read_text()
+    assert snapshot(graph) == reference
+
+
 @pytest.mark.parametrize("point", FIRST_RUN_POINTS)
 def test_first_night_killed_while_training_then_rerun_equals_one_run(graph, night, reference, point, tmp_path):
     """Killed while training or saving the first model: no half-written model is left to be picked up, and the
@@ -106,3 +126,55 @@ def test_two_loads_at_once_load_every_row_once(graph, night, tmp_path):
     for kind in ("transactions", "chargebacks", "labels"):
         assert a[kind]["rows_loaded"] + b[kind]["rows_loaded"] == a[kind]["rows_read"] - a[kind]["rows_quarantined"], kind
     assert snapshot(graph) == single
+
+
+def killed(point: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`graphfraud ARGS` in a subprocess that SIGKILLs itself at `point`."""
+    return subprocess.run([*CLI, *args], env={**os.environ, ENV: point, **(env or {})}, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_build_graph_train_and_score_killed_then_rerun(graph, night, tmp_path):
+    """The same recovery through the commands a person runs: build-graph killed after its first file, train killed
+    while saving, score killed with everything staged and again right after its flip; each rerun leaves what one
+    uninterrupted run leaves."""
+    s, tmp = night
+    world = tmp / "world"
+    load_history(graph, s, world)
+    loaded = snapshot(graph)
+    graph.wipe()
+    p = killed("ingest.file", "build-graph", *map(str, history_files(world, D1)))
+    assert p.returncode == -signal.SIGKILL, p.stderr[-500:]
+    assert snapshot(graph) != loaded  # part of it is in
+    p = subprocess.run([*CLI, "build-graph", *map(str, history_files(world, D1)), "--json"], capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0 and json.loads(p.stdout)["rows_already_present"] > 0, p.stderr[-500:]
+    assert snapshot(graph) == loaded
+
+    models = tmp_path / "models"
+    train_env = {"GRAPHFRAUD_EPOCHS": "20", "GRAPHFRAUD_ENSEMBLE": "1"}
+    p = killed("models.weights", "train", "--out", str(models), env=train_env)
+    assert p.returncode == -signal.SIGKILL, p.stderr[-500:]
+    assert [d for d in models.iterdir() if not d.name.startswith(".")] == []  # nothing half-written to pick up
+    p = subprocess.run([*CLI, "train", "--out", str(models), "--json"], env={**os.environ, **train_env},
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-500:]
+    model = json.loads(p.stdout)["path"]
+    # the rerun's model is the one version; the killed run's hidden partial directory is ignored by the store
+    assert [d.name for d in models.iterdir() if not d.name.startswith(".")] == [Path(model).name]
+    assert [p.name for p in list_models(models)] == [Path(model).name]
+
+    def rings() -> dict:
+        return {r["ring_id"]: sorted((m["entity_type"], m["entity_id"]) for m in r["members"])
+                for r in graph.read("writeback/ring_members", {"limit": 10_000})}
+
+    assert subprocess.run([*CLI, "score", "--model", model], capture_output=True, timeout=600).returncode == 0
+    once = rings()
+    for point in ("writeback.staged", "writeback.flipped"):
+        p = killed(point, "score", "--model", model)
+        assert p.returncode == -signal.SIGKILL, p.stderr[-500:]
+        p = subprocess.run([*CLI, "score", "--model", model, "--json"], capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr[-500:]
+        assert rings() == once
+        c = graph.read("writeback/graph_counts")[0]
+        assert c["staged_rings"] == 0 and c["staged_entities"] == 0 and c["current_rings"] == len(once)
