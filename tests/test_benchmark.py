@@ -4,6 +4,7 @@ the issue asks for, and the results file with its provenance. Figures are not as
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -17,7 +18,8 @@ def test_benchmark_json_on_a_tiny_suite(tmp_path):
     out = tmp_path / "bench"
     p = subprocess.run([sys.executable, str(REPO_ROOT / "cli.py"), "benchmark", "--suite", "dev", "--transactions",
                         "5000", "--days", "20", "--world", "dev_card_present", "--out",
-                        str(out), "--json"], capture_output=True, text=True, timeout=900)
+                        str(out), "--json"], capture_output=True, text=True, timeout=900,
+                       env={**os.environ, "GRAPHFRAUD_ENSEMBLE": "1", "GRAPHFRAUD_EPOCHS": "40"})  # shape, not skill
     assert p.returncode == 0, p.stderr[-3000:]
     report = json.loads(p.stdout)
     assert set(report) == {"suite", "transactions", "worlds", "summary"}

@@ -22,7 +22,7 @@ def run_pipeline(graph, settings, tmp_path, scenario: str) -> dict:
     generate(world, transactions=6000, days=30, seed=4, scenario=scenario)
     graph.wipe()
     load = build_graph(graph, [world], 5000, tmp_path / "quarantine")
-    s = dataclasses.replace(settings, epochs=30, patience=100, hidden=16, model_dir=tmp_path / "models")
+    s = dataclasses.replace(settings, epochs=30, patience=100, hidden=16, model_dir=tmp_path / "models", ensemble=1)
     model = train(graph, s)
     scored = score_graph(s, model_dir=model.path)
     result = evaluate(graph, model.path, world, settings=s)
