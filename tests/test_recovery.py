@@ -176,5 +176,7 @@ def test_build_graph_train_and_score_killed_then_rerun(graph, night, tmp_path):
         p = subprocess.run([*CLI, "score", "--model", model, "--json"], capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, p.stderr[-500:]
         assert rings() == once
+        runs = {r["run_id"] for r in graph.read("writeback/ring_members", {"limit": 10_000})}
+        assert runs == {json.loads(p.stdout)["run_id"]}  # one current ring set, from the run that completed
         c = graph.read("writeback/graph_counts")[0]
         assert c["staged_rings"] == 0 and c["staged_entities"] == 0 and c["current_rings"] == len(once)
