@@ -134,6 +134,22 @@ def latest_model_dir(root: Path) -> Path:
     return versions[-1]
 
 
+def set_aside_outdated(root: Path) -> list[str]:
+    """Move every model version under `root` written in another format to <root>/superseded/ (kept, never read
+    again), so that the newest readable model is the current one; returns the versions moved. A graphfraud upgrade
+    that changes the format thus leads the nightly to train a model it can read instead of failing every night."""
+    moved = []
+    for path in list_models(root):
+        if json.loads((path / "config.json").read_text()).get("format_version") != FORMAT_VERSION:
+            target = root / "superseded" / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.move(str(path), str(target))
+            moved.append(path.name)
+    return moved
+
+
 def promote(candidate: Path, root: Path) -> Path:
     """Move a candidate model directory up to `root`, where it becomes the newest version; returns its new path."""
     target = root / candidate.name

@@ -285,8 +285,15 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
                 previous = graph.read("nightly/previous_batch_run", {"date": day.isoformat()})
                 prev_hist = previous[0]["score_hist"] if previous and previous[0]["score_hist"] else None
 
+                outdated = models.set_aside_outdated(settings.models_dir)
+                models.set_aside_outdated(settings.models_dir / "candidates")  # a candidate is reused on rerun
+                if outdated:
+                    log.warning("models of an older format set aside in %s: %s", settings.models_dir / "superseded",
+                                ", ".join(outdated))
                 current = _current_model(settings)
                 reason = scheduled_retrain(settings, day, current)
+                if reason and outdated:
+                    reason = f"{reason} this graphfraud can read (set aside: {', '.join(outdated)})"
                 challenge_result = None
                 if reason:
                     with stages.stage("retrain", progress):

@@ -94,6 +94,22 @@ def test_a_night_with_a_rejected_file_says_so_in_its_exit_code(graph, night, ref
     assert snapshot(graph) == reference
 
 
+def test_a_model_of_an_older_format_is_set_aside_and_the_night_retrains(graph, night, reference, tmp_path):
+    """After an upgrade that changes the model format, the night's current model (format 2 here) cannot be read: the
+    night sets it aside (kept under superseded/), trains a model it can read and leaves the same graph."""
+    s, _ = night
+    old = tmp_path / "models" / f"nightly-{D1}"
+    shutil.copytree(s.model_dir / f"nightly-{D1}", old)
+    cfg = json.loads((old / "config.json").read_text())
+    (old / "config.json").write_text(json.dumps({**cfg, "format_version": 2}))
+    r = run_night(dataclasses.replace(s, model_dir=tmp_path / "models"), D1, night[1] / "world", tmp_path / "reports")
+    assert r["status"] == "succeeded" and "set aside: nightly-" in r["retrain_reason"]
+    assert json.loads((tmp_path / "models" / "superseded" / f"nightly-{D1}" / "config.json").read_text()
+                      )["format_version"] == 2
+    assert [p.name for p in list_models(tmp_path / "models")] == [f"nightly-{D1}"]
+    assert snapshot(graph) == reference
+
+
 @pytest.mark.parametrize("point", FIRST_RUN_POINTS)
 def test_first_night_killed_while_training_then_rerun_equals_one_run(graph, night, reference, point, tmp_path):
     """Killed while training or saving the first model: no half-written model is left to be picked up, and the
