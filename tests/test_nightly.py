@@ -34,9 +34,10 @@ def snapshot(graph) -> dict:
 
 @pytest.fixture(scope="module")
 def night_settings(settings, tmp_path_factory):
-    """Settings whose models and reports live in a temporary folder; small training budget for speed."""
+    """Settings whose models and reports live in a temporary folder; small training budget for speed (one model,
+    not the default ensemble of three: these tests are about the job, not the model)."""
     tmp = tmp_path_factory.mktemp("nightly")
-    return dataclasses.replace(settings, model_dir=tmp / "models", epochs=40, patience=10), tmp / "reports"
+    return dataclasses.replace(settings, model_dir=tmp / "models", epochs=40, patience=10, ensemble=1), tmp / "reports"
 
 
 def fresh_history(graph, settings) -> None:
@@ -104,6 +105,7 @@ def test_rerunning_a_night_leaves_the_graph_identical(graph, night_settings, thr
     s, _ = night_settings
     p = cli("nightly", "--date", str(D3), "--input", str(SAMPLE_DIR), "--report-dir", str(tmp_path), "--json",
             env={"GRAPHFRAUD_MODEL_DIR": str(s.model_dir), "GRAPHFRAUD_EPOCHS": str(s.epochs),
+                 "GRAPHFRAUD_ENSEMBLE": str(s.ensemble),
                  "GRAPHFRAUD_PATIENCE": str(s.patience)}, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     again = json.loads(p.stdout)
@@ -128,6 +130,7 @@ def test_killed_run_is_recovered_by_rerunning(graph, night_settings, three_night
     fresh_history(graph, s)
     run_night(s, D1, SAMPLE_DIR, reports)
     env = {**os.environ, "GRAPHFRAUD_MODEL_DIR": str(s.model_dir), "GRAPHFRAUD_EPOCHS": str(s.epochs),
+           "GRAPHFRAUD_ENSEMBLE": str(s.ensemble),
            "GRAPHFRAUD_PATIENCE": str(s.patience), "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, str(ROOT / "cli.py"), "nightly", "--date", str(D2), "--input", str(SAMPLE_DIR),
            "--report-dir", str(tmp_path)]
