@@ -152,7 +152,7 @@ def killed(point: str, *args: str, env: dict | None = None) -> subprocess.Comple
 
 def test_build_graph_train_and_score_killed_then_rerun(graph, night, tmp_path):
     """The same recovery through the commands a person runs: build-graph killed after its first file, train killed
-    while saving, score killed with everything staged and again right after its flip; each rerun leaves what one
+    while saving, score killed with everything staged; each rerun leaves what one
     uninterrupted run leaves."""
     s, tmp = night
     world = tmp / "world"
@@ -186,7 +186,7 @@ def test_build_graph_train_and_score_killed_then_rerun(graph, night, tmp_path):
 
     assert subprocess.run([*CLI, "score", "--model", model], capture_output=True, timeout=600).returncode == 0
     once = rings()
-    for point in ("writeback.staged", "writeback.flipped"):
+    for point in ("writeback.staged",):  # (writeback.flipped and the others: through the nightly above)
         p = killed(point, "score", "--model", model)
         assert p.returncode == -signal.SIGKILL, p.stderr[-500:]
         p = subprocess.run([*CLI, "score", "--model", model, "--json"], capture_output=True, text=True, timeout=600)
