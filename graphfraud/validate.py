@@ -210,9 +210,10 @@ def read(f: SourceFile) -> pl.DataFrame:
                 utf8 = False
             try:
                 df = pl.read_csv(io.BytesIO(raw), infer_schema=False, encoding="utf8-lossy", columns=cols)
-                # polars pads a row with too few fields with nulls: a null in the header's last column may be such
-                # a row, so the file is read line by line to tell a short row from an empty last field
-                last = present[-1] if present else None
+                # polars pads a row with too few fields with nulls: a null in the rightmost REQUIRED column may be
+                # such a row, so the file is read line by line to tell a short row from an empty field (optional
+                # columns, often empty everywhere, do not trigger the slow path)
+                last = max((c for c in REQUIRED[f.kind] if c in present), key=present.index, default=None)
                 if last in df.columns and df[last].null_count():
                     df = _csv_lines(raw, cols)
             except pl.exceptions.PolarsError:  # a broken row (extra fields, a stray quote): line by line instead
