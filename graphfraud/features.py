@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import torch
+from sklearn.ensemble import IsolationForest
 
 from .registry import CARD, binding_types
 
@@ -99,6 +100,22 @@ def node_features(tx: pl.DataFrame, node_type: str, ids: list[str], cutoff_ms: i
     frame = pl.DataFrame({key: ids}, schema={key: pl.String}).join(agg, on=key, how="left", maintain_order="left")
     names = feature_names(node_type, types)
     return frame.select([pl.col(n).cast(pl.Float64).fill_null(0.0).fill_nan(0.0) for n in names])
+
+
+def burst_anomaly(f: pl.DataFrame) -> np.ndarray:
+    """Isolation-forest anomaly (Liu et al. 2008; ~0.5 ordinary, -> 1 isolated) of each device, IP, e-mail ... from
+    its raw features (node_features of a non-card type): distinct cards, busiest day, cards and payments per active
+    day, decline and small-amount shares. A device that dozens of cards pass through in two days stands out without
+    a single label, so a world where few frauds are charged back still shows its card-testing devices. Unsupervised,
+    deterministic (fixed seed), fitted on the entities it scores. Not a model input: on the dev suite it lowered the
+    GNN's card AUPRC (mean of 2 seeds 0.736 -> 0.694, sparse labels 0.68 -> 0.24); the ring step reads it."""
+    if f.height < 2:
+        return np.full(f.height, 0.5)
+    nc = f["n_cards"].to_numpy().astype(float)
+    days = np.maximum(f["active_days"].to_numpy().astype(float), 1.0)
+    x = np.column_stack([np.log1p(nc), np.log1p(f["max_tx_day"].to_numpy()), np.log1p(f["n_tx"].to_numpy() / days),
+                         np.log1p(nc / days), f["decline_share"].to_numpy(), f["small_share"].to_numpy()])
+    return -IsolationForest(n_estimators=200, random_state=0).fit(np.nan_to_num(x)).score_samples(np.nan_to_num(x))
 
 
 def _card_crowding(tx: pl.DataFrame, others: list[str]) -> pl.DataFrame:

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform
+from graphfraud.features import burst_anomaly
 from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
 from graphfraud.ring_baselines import fraudar_peel, labels_only_rings, wcc_rule_rings
 from graphfraud.rings import RingConfig, assign_ids, find_rings, ring_hash_id
@@ -127,20 +128,46 @@ def test_camouflage_merchant_and_public_ip_do_not_glue(planted):
 def test_known_fraud_anchors_a_ring_the_model_missed_but_one_hit_does_not():
     """The model scores ring_a's cards as clean; two of them are charged back (known at the cut-off): as facts they
     count as scored, so dA/iA (two hits) anchor and the ring is found whole. One charged-back card is not enough
-    (a household device with one stolen card is no ring), and without known_fraud nothing is found."""
+    (a household device with one stolen card is no ring), and without known_fraud nothing is found. (Burst anomaly
+    off: it would find this ring on its own, see the next test.)"""
     rows, truth = world()
+    cfg = RingConfig(anomaly=1.0)
     for cbs, found in ((("a0", "a1"), True), (("a0",), False)):
         export = make_export(rows, chargeback_cards=cbs)
-        s = truth_scores(export, truth)
-        for c in (f"a{i}" for i in range(6)):
-            s["card"][export.ids["card"].index(c)] = 0.05
-        for t in ("device", "ip"):
-            s[t][:] = 0.05  # nor do the device and IP heads help
-        rings = {frozenset(r.keys()) for r in find_rings(export, s)}
+        s = missed_ring_a(export, truth)
+        rings = {frozenset(r.keys()) for r in find_rings(export, s, cfg)}
         assert (frozenset(truth["ring_a"][1]) in rings) == found, cbs
         if found:
             assert frozenset(truth["ring_a"][1]) not in {
-                frozenset(r.keys()) for r in find_rings(export, s, RingConfig(known_fraud=False))}
+                frozenset(r.keys()) for r in find_rings(export, s, RingConfig(known_fraud=False, anomaly=1.0))}
+
+
+def missed_ring_a(export, truth: dict) -> dict[str, np.ndarray]:
+    """Scores of a model that missed ring_a: its cards, and every device and IP, scored clean."""
+    s = truth_scores(export, truth)
+    for c in (f"a{i}" for i in range(6)):
+        s["card"][export.ids["card"].index(c)] = 0.05
+    for t in ("device", "ip"):
+        s[t][:] = 0.05
+    return s
+
+
+def test_a_burst_of_cards_anchors_a_ring_without_labels_or_scores():
+    """Nobody charged ring_a back and the model scores it clean, but six cards testing through one device and IP in
+    one night are outliers by their burst (features.burst_anomaly): they anchor and the ring is found whole. The
+    household device dH (two cards for 60 days) and the cafe IP iP (eight cards) stay ordinary; with the anomaly
+    anchor off (1.0) the ring is missed."""
+    rows, truth = world()
+    export = make_export(rows)
+    anomaly = {t: dict(zip(export.ids[t], burst_anomaly(export.features[t]))) for t in ("device", "ip")}
+    cfg = RingConfig()
+    assert anomaly["device"]["dA"] >= cfg.anomaly and anomaly["ip"]["iA"] >= cfg.anomaly
+    assert anomaly["device"]["dH"] < cfg.anomaly and anomaly["ip"]["iP"] < cfg.anomaly
+    assert max(anomaly["device"], key=anomaly["device"].get) == "dA"
+    s = missed_ring_a(export, truth)
+    assert frozenset(truth["ring_a"][1]) in {frozenset(r.keys()) for r in find_rings(export, s, cfg)}
+    assert frozenset(truth["ring_a"][1]) not in {
+        frozenset(r.keys()) for r in find_rings(export, s, RingConfig(anomaly=1.0))}
 
 
 def test_rings_scored_under_min_score_are_not_reported(planted):
