@@ -37,8 +37,8 @@ class Settings:
     state_dir: Path = field(default_factory=_default_state_dir)  # store, logs, password, models
     bolt_port: int = 7687  # Bolt listens on 127.0.0.1:bolt_port
     http_port: int = 7474  # HTTP + Neo4j Browser on 127.0.0.1:http_port
-    neo4j_heap: str = "2g"  # JVM heap (-Xmx), Neo4j size syntax
-    neo4j_pagecache: str = "1g"  # page cache for the store
+    neo4j_heap: str = "auto"  # JVM heap (-Xmx), Neo4j size syntax ("4g"); auto: 1/8 of the machine's memory, 1-31g
+    neo4j_pagecache: str = "auto"  # page cache for the store ("8g"); auto: 1/4 of the machine's memory, at least 512m
     start_timeout_s: float = 180.0  # how long `neo4j start` waits for Bolt
 
     # --- loading ---

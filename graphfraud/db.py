@@ -114,6 +114,12 @@ class Graph:
                 notifications_min_severity="OFF")
         self.database = settings.neo4j_database
 
+    def reopen(self) -> None:
+        """A fresh driver on the same settings: after the store was replaced underneath (the offline importer),
+        the old one's connections and bookmarks belong to a database that no longer exists."""
+        self.driver.close()
+        self.__init__(self.settings)
+
     @classmethod
     def connect(cls, settings: Settings) -> "Graph":
         """Open and verify a connection: fails at once (no retries) when Neo4j is unreachable."""

@@ -109,7 +109,38 @@ def _batches(df: pl.DataFrame, size: int):
         yield df.slice(start, size)
 
 
-def _load_transactions(graph: Graph, good: pl.DataFrame, batch_size: int,
+class GraphSink:
+    """Where validated batches go on the UNWIND path: write transactions into the live graph (one managed
+    transaction per batch). bulk.BulkSink answers the same three calls from memory for the offline importer."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+
+    def transactions(self, batch: pl.DataFrame) -> tuple[int, set[str]]:
+        """Create the batch's transactions absent from the graph; returns (created, ids there with other content)."""
+        params = {c: batch.get_column(c).to_list() for c in TX_FIELDS}
+        params["links"] = _links(batch)
+        res = self.graph.write_two_steps("ingest/transactions", "ingest/transaction_links",
+                                         {**params, **cypher_params()}, carry="new")
+        return res["created"], set(res["conflicts"])
+
+    def chargebacks(self, batch: pl.DataFrame) -> tuple[int, set[str]]:
+        """Record the earliest chargeback per transaction; returns (set, ids of transactions not in the graph)."""
+        res = self.graph.write("ingest/chargebacks", {"rows": batch.select("transaction_id", "ms").to_dicts()})[0]
+        return res["set"], set(res["unknown"])
+
+    def labels(self, batch: pl.DataFrame) -> int:
+        """Record the latest label per entity; returns how many were written."""
+        key = ["entity_type", "entity_id"]
+        return self.graph.write("ingest/labels", {"rows": batch.select(*key, "label", "ms").to_dicts(),
+                                                  **cypher_params()})[0]["set"]
+
+
+TX_FIELDS = ["transaction_id", "ts", "card_id", "merchant_id", "amount", "currency", "mcc", "country", "channel",
+             "status", "content_hash"]
+
+
+def _load_transactions(sink: GraphSink, good: pl.DataFrame, batch_size: int,
                        tick: Callable[[int], None]) -> tuple[int, int, pl.DataFrame]:
     """Write a file's good transactions (the first row per id). Returns (loaded, present, quarantined)."""
     good = good.with_columns(pl.Series("content_hash", v.content_hash(good)))
@@ -119,16 +150,11 @@ def _load_transactions(graph: Graph, good: pl.DataFrame, batch_size: int,
     dups = good.filter(~pl.col("first") & pl.col("same"))  # repeated identically within the file
     clash = good.filter(~pl.col("first") & ~pl.col("same")).with_columns(reason=pl.lit(CONFLICT_IN_LOAD))
     todo = good.filter(pl.col("first"))
-    fields = ["transaction_id", "ts", "card_id", "merchant_id", "amount", "currency", "mcc", "country", "channel",
-              "status", "content_hash"]
     loaded, conflict_ids = 0, set()
     for batch in _batches(todo, batch_size):
-        params = {c: batch.get_column(c).to_list() for c in fields}
-        params["links"] = _links(batch)
-        res = graph.write_two_steps("ingest/transactions", "ingest/transaction_links", {**params, **cypher_params()},
-                                    carry="new")
-        loaded += res["created"]
-        conflict_ids.update(res["conflicts"])
+        created, conflicts = sink.transactions(batch)
+        loaded += created
+        conflict_ids.update(conflicts)
         tick(batch.height)
         kill_point("ingest.batch")
     # A row whose id clashed with the graph is quarantined, and so are its identical repeats in this file.
@@ -144,7 +170,7 @@ def _links(batch: pl.DataFrame) -> list[list[list[str]]]:
     return [[[t, vals[i]] for t, vals in cols if vals[i] is not None] for i in range(batch.height)]
 
 
-def _load_chargebacks(graph: Graph, good: pl.DataFrame, batch_size: int,
+def _load_chargebacks(sink: GraphSink, good: pl.DataFrame, batch_size: int,
                       tick: Callable[[int], None]) -> tuple[int, int, pl.DataFrame]:
     """Write a file's good chargebacks (the earliest per transaction). Returns (loaded, present, quarantined)."""
     good = good.sort(["transaction_id", "ms", v.ROW]).with_columns(
@@ -152,9 +178,9 @@ def _load_chargebacks(graph: Graph, good: pl.DataFrame, batch_size: int,
     todo, later = good.filter(pl.col("first")), good.filter(~pl.col("first"))
     loaded, unknown = 0, set()
     for batch in _batches(todo, batch_size):
-        res = graph.write("ingest/chargebacks", {"rows": batch.select("transaction_id", "ms").to_dicts()})[0]
-        loaded += res["set"]
-        unknown.update(res["unknown"])
+        n_set, missing = sink.chargebacks(batch)
+        loaded += n_set
+        unknown.update(missing)
         tick(batch.height)
     rejected = pl.col("transaction_id").is_in(list(unknown))
     bad = pl.concat([todo.filter(rejected), later.filter(rejected)]).with_columns(reason=pl.lit(UNKNOWN_TRANSACTION))
@@ -162,7 +188,7 @@ def _load_chargebacks(graph: Graph, good: pl.DataFrame, batch_size: int,
     return loaded, present, bad
 
 
-def _load_labels(graph: Graph, good: pl.DataFrame, batch_size: int,
+def _load_labels(sink: GraphSink, good: pl.DataFrame, batch_size: int,
                  tick: Callable[[int], None]) -> tuple[int, int, pl.DataFrame]:
     """Write a file's good labels (the latest per entity). Returns (loaded, present, quarantined)."""
     key = ["entity_type", "entity_id"]
@@ -173,8 +199,7 @@ def _load_labels(graph: Graph, good: pl.DataFrame, batch_size: int,
     bad = good.filter(~pl.col("first") & pl.col("clash")).with_columns(reason=pl.lit(LABEL_CONFLICT))
     loaded = 0
     for batch in _batches(todo, batch_size):
-        res = graph.write("ingest/labels", {"rows": batch.select(*key, "label", "ms").to_dicts(), **cypher_params()})[0]
-        loaded += res["set"]
+        loaded += sink.labels(batch)
         tick(batch.height)
     return loaded, good.height - loaded - bad.height, bad
 
@@ -190,11 +215,20 @@ def build_graph(graph: Graph, paths: list[Path], batch_size: int, quarantine_dir
         raise UsageError(f"batch size must be at least 1, not {batch_size}")
     started = time.perf_counter()
     inputs = v.discover(paths)  # every header checked before any write
+    graph.ensure_schema()
+    summary = load_files(GraphSink(graph), inputs, batch_size, quarantine_dir, progress, rules)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def load_files(sink: GraphSink, inputs: v.Inputs, batch_size: int, quarantine_dir: Path,
+               progress: Progress | None = None, rules: v.Plausibility = v.Plausibility()) -> LoadSummary:
+    """Validate every discovered file in load order and hand its good rows to `sink`; the ledger of what happened
+    to each row (the same whether the sink is the live graph or the bulk importer's staging)."""
     files = inputs.files
     total = sum(v.estimate_rows(f) for f in files)
     summary = LoadSummary(skipped_files=inputs.skipped, rejected_files=list(inputs.rejected))
     quarantine = Quarantine(quarantine_dir)
-    graph.ensure_schema()
     done = 0
 
     def tick(n: int) -> None:
@@ -216,17 +250,12 @@ def build_graph(graph: Graph, paths: list[Path], batch_size: int, quarantine_dir
         counts.rows_quarantined += quarantine.add(f, raw, checked.filter(pl.col("reason").is_not_null()))
         good = checked.filter(pl.col("reason").is_null())
         before = done
-        if f.kind == "transactions":
-            loaded, present, bad = _load_transactions(graph, good, batch_size, tick)
-        elif f.kind == "chargebacks":
-            loaded, present, bad = _load_chargebacks(graph, good, batch_size, tick)
-        else:
-            loaded, present, bad = _load_labels(graph, good, batch_size, tick)
+        load = {"transactions": _load_transactions, "chargebacks": _load_chargebacks, "labels": _load_labels}[f.kind]
+        loaded, present, bad = load(sink, good, batch_size, tick)
         counts.rows_quarantined += quarantine.add(f, raw, bad)
         counts.rows_loaded += loaded
         counts.rows_already_present += present
         tick(raw.height - (done - before))  # rows not sent in a batch: quarantined or repeated
         kill_point("ingest.file")
     summary.quarantine_file = quarantine.path if quarantine.used else None
-    summary.seconds = time.perf_counter() - started
     return summary

@@ -119,6 +119,28 @@ BLOCKED_NETWORKS = ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "
                     "192.168.0.0/16", "::1/128", "fc00::/7", "fe80::/10")
 
 
+def machine_memory_bytes() -> int:
+    """Physical memory, or the cgroup's limit when a container sets a lower one."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return total
+
+
+def memory_sizes(settings: Settings) -> tuple[str, str]:
+    """(heap, page cache) for the server: the settings' values, or sized from the machine's memory where "auto"
+    (heap 1/8 of it within 1-31 GiB: Neo4j's own advice keeps the heap under 31g; page cache 1/4, at least 512m).
+    On 24 GiB: 3g and 6g, leaving most of the memory to Python's export and training."""
+    mib = machine_memory_bytes() // 2**20
+    heap = settings.neo4j_heap if settings.neo4j_heap != "auto" else f"{min(max(mib // 8, 1024), 31 * 1024)}m"
+    cache = settings.neo4j_pagecache if settings.neo4j_pagecache != "auto" else f"{max(mib // 4, 512)}m"
+    return heap, cache
+
+
 def _write_conf(settings: Settings) -> Path:
     home = settings.neo4j_home
     conf_dir = home / "conf"
@@ -135,7 +157,7 @@ server.http.listen_address=127.0.0.1:{settings.http_port}
 server.http.advertised_address=127.0.0.1:{settings.http_port}
 server.https.enabled=false
 dbms.security.auth_enabled=true
-server.memory.pagecache.size={settings.neo4j_pagecache}
+server.memory.pagecache.size={memory_sizes(settings)[1]}
 server.directories.import={home / "import"}
 dbms.security.allow_csv_import_from_file_urls=true
 {IP_BLOCKLIST_SETTING}={",".join(BLOCKED_NETWORKS)}
@@ -201,7 +223,7 @@ def start(settings: Settings, progress: callable | None = None) -> ServerStatus:
     log = _log_file(settings)
     log.parent.mkdir(parents=True, exist_ok=True)
     java = _require_tool("java", "openjdk-17-jre-headless")
-    cmd = [java, f"-Xmx{settings.neo4j_heap}", "-XX:+UseG1GC", "-Dfile.encoding=UTF-8",
+    cmd = [java, f"-Xmx{memory_sizes(settings)[0]}", "-XX:+UseG1GC", "-Dfile.encoding=UTF-8",
            "-cp", f"{LAUNCHER_JAR}{os.pathsep}{LAUNCHER_LIB}/*", "graphfraud.Launcher",
            f"--home-dir={settings.neo4j_home}", f"--config-dir={conf_dir}"]
     # The password reaches the launcher through its environment, never its command line.
@@ -230,6 +252,25 @@ def _wait_for_bolt(settings: Settings, pid: int, progress: callable | None,
         time.sleep(1.0)
     raise ServerError(f"Neo4j did not answer on {settings.uri} within {settings.start_timeout_s:.0f}s. "
                       f"Last lines of {_log_file(settings)}:\n{_last_lines(_log_file(settings))}")
+
+
+def offline_import(settings: Settings, args: list[str]) -> str:
+    """Run `neo4j-admin database import full ARGS` (Neo4j's offline importer, from the launcher's jars) on this state
+    directory's store; the server must be stopped. Returns the importer's output; raises ServerError on failure."""
+    if _read_pid(settings) is not None:
+        raise ServerError("the offline importer needs the local server stopped")
+    build_launcher()
+    conf_dir = _write_conf(settings)
+    java = _require_tool("java", "openjdk-17-jre-headless")
+    cmd = [java, f"-Xmx{memory_sizes(settings)[0]}", "-XX:+UseG1GC", "-Dfile.encoding=UTF-8",
+           "-cp", f"{LAUNCHER_JAR}{os.pathsep}{LAUNCHER_LIB}/*", "org.neo4j.cli.AdminTool",
+           "database", "import", "full", *args]
+    env = {**os.environ, "NEO4J_HOME": str(settings.neo4j_home), "NEO4J_CONF": str(conf_dir)}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=settings.neo4j_home)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
+        raise ServerError(f"neo4j-admin database import failed (exit {proc.returncode}):\n{tail}")
+    return proc.stdout
 
 
 def stop(settings: Settings, timeout_s: float = 90.0) -> bool:

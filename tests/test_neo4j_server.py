@@ -82,3 +82,15 @@ def test_missing_java_is_explained(private_server, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(neo4j_server.ServerError, match="java not found: install"):
         neo4j_server.start(private_server)
+
+
+def test_heap_and_page_cache_follow_the_machine_unless_set(monkeypatch):
+    """auto: 1/8 of memory for the heap (1-31 GiB), 1/4 for the page cache (>= 512 MiB); set values win."""
+    for var in ("GRAPHFRAUD_NEO4J_HEAP", "GRAPHFRAUD_NEO4J_PAGECACHE", "GRAPHFRAUD_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    gib = 2**30
+    for total, heap, cache in ((24 * gib, "3072m", "6144m"), (4 * gib, "1024m", "1024m"),
+                               (512 * gib, "31744m", "131072m"), (1 * gib, "1024m", "512m")):
+        monkeypatch.setattr(neo4j_server, "machine_memory_bytes", lambda t=total: t)
+        assert neo4j_server.memory_sizes(load_settings()) == (heap, cache), total
+    assert neo4j_server.memory_sizes(load_settings(neo4j_heap="2g", neo4j_pagecache="1g")) == ("2g", "1g")
