@@ -61,6 +61,8 @@ class Settings:
     val_share: float = 0.2  # share of the labelled entities held out for early stopping (fixed seed)
     label_trick: int = 1  # 1: known fraud labels are a model input (masked per epoch in training); 0: features only
     ensemble: int = 3  # GNNs trained from seeds seed, seed+1, ... whose mean logit is the score (1: a single model)
+    train_batch_size: int = 0  # 0: full-batch training; N: mini-batches of N seed entities on sampled neighbourhoods
+    train_fanout: int = 10  # mini-batches: sampled in-neighbours per node, edge type and hop
 
     # --- nightly ---
     retrain_every_days: int = 7  # retrain on this schedule (0: only on drift)
@@ -107,7 +109,7 @@ class Settings:
 # The settings a model is trained with: saved with the model (models.py) and reapplied to settings for baselines
 # and retraining, so they are listed here once.
 HYPERPARAMETERS = ("seed", "epochs", "hidden", "layers", "lr", "patience", "propagate_alpha", "dropout", "weight_decay",
-                   "val_share", "label_trick", "ensemble")
+                   "val_share", "label_trick", "ensemble", "train_batch_size", "train_fanout")
 
 
 def hyperparameters(settings: Settings) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The training loop shared by the GNN and the MLP baseline: a stratified validation split, class-weighted BCE and
-full-batch training with early stopping on validation AUPRC. Pure: no database, no files.
+full-batch (or sampled mini-batch) training with early stopping on validation AUPRC. Pure: no database, no files.
 
 Positive-unlabelled learning: known fraud (1) against every other entity (confirmed legit or unknown).
 """
@@ -17,6 +17,7 @@ from sklearn.metrics import average_precision_score
 
 from .errors import GraphfraudError
 from .features import with_known_fraud
+from .sampler import NeighborSampler
 
 Progress = Callable[[str, int, "int | None", str], None]  # (stage, done, total or None, note)
 
@@ -89,10 +90,52 @@ def val_auprc(model: torch.nn.Module, x: dict, edge_index: dict, labels: dict[st
     return out
 
 
+@dataclass
+class MiniBatch:
+    """Mini-batch training: `size` seed entities per step, each with up to `fanout` sampled in-neighbours per edge
+    type and hop (sampler.NeighborSampler). Memory per step is bounded by these, not by the graph."""
+
+    size: int
+    fanout: int
+
+
+def _step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_index: dict, y: dict,
+          idx: dict[str, torch.Tensor], pos_weight: dict) -> float:
+    """One optimiser step on the targets `idx` of the graph (x, edge_index); returns the loss."""
+    model.train()
+    optimizer.zero_grad()
+    loss = bce_loss(model(x, edge_index), y, idx, pos_weight)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+def _minibatch_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, sampler: NeighborSampler,
+                     y: dict, idx: dict[str, torch.Tensor], pos_weight: dict, size: int,
+                     rng: np.random.Generator) -> float:
+    """One pass over the targets `idx` in shuffled batches of `size` seeds, each on its sampled neighbourhood;
+    returns the mean loss."""
+    pairs = [(t, int(i)) for t, v in idx.items() for i in v.tolist()]
+    order = rng.permutation(len(pairs))
+    losses = []
+    for start in range(0, len(pairs), size):
+        seeds: dict[str, list[int]] = {}
+        for j in order[start:start + size]:
+            seeds.setdefault(pairs[j][0], []).append(pairs[j][1])
+        b = sampler.sample({t: np.array(v) for t, v in seeds.items()})
+        xb = {t: x[t][torch.from_numpy(b.nodes[t])] for t in x}
+        yb = {t: y[t][torch.from_numpy(b.nodes[t])] for t in y}
+        local = {t: torch.arange(b.n_seeds.get(t, 0)) for t in x}
+        losses.append(_step(model, optimizer, xb, b.edge_index, yb, local, pos_weight))
+    return float(np.mean(losses)) if losses else 0.0
+
+
 def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_index: dict,
         labels: dict[str, np.ndarray], split: Split, epochs: int, patience: int,
-        progress: Progress | None = None, label_input: bool = False, seed: int = 0) -> FitResult:
-    """Full-batch training with early stopping on mean validation AUPRC; the best epoch's weights are kept.
+        progress: Progress | None = None, label_input: bool = False, seed: int = 0,
+        minibatch: MiniBatch | None = None) -> FitResult:
+    """Training with early stopping on mean validation AUPRC; the best epoch's weights are kept. Full-batch (one
+    step per epoch on the whole graph), or with `minibatch` one pass over the targets in sampled batches.
 
     With `label_input` (the label trick), each epoch shows a fresh random SHOW_SHARE of the training entities' labels
     as an input column and trains on the others only; validation shows every training label and none of the
@@ -113,6 +156,11 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
     best_score, best_epoch, best_state, best_val = -float("inf"), 0, copy.deepcopy(model.state_dict()), {}
     history: list[float] = []
     losses: list[float] = []
+    sampler = None
+    if minibatch is not None:
+        hops = len(model.encoder.convs)  # a Scorer: one sampled hop per message-passing layer
+        sampler = NeighborSampler(edge_index, {t: v.shape[0] for t, v in x.items()}, [minibatch.fanout] * hops,
+                                  seed=seed)
     for epoch in range(1, epochs + 1):
         if label_input:
             shown = {t: in_train[t] & (rng.random(len(m)) < SHOW_SHARE) for t, m in in_train.items()}
@@ -120,19 +168,18 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
             idx = {t: torch.from_numpy(np.flatnonzero(in_train[t] & ~shown[t])) for t in in_train}
         else:
             x_epoch, idx = x, {t: torch.from_numpy(i) for t, i in split.train.items()}
-        model.train()
-        optimizer.zero_grad()
-        loss = bce_loss(model(x_epoch, edge_index), y, idx, pos_weight)
-        loss.backward()
-        optimizer.step()
+        if sampler is None:
+            loss = _step(model, optimizer, x_epoch, edge_index, y, idx, pos_weight)
+        else:
+            loss = _minibatch_epoch(model, optimizer, x_epoch, sampler, y, idx, pos_weight, minibatch.size, rng)
         val = val_auprc(model, x_val, edge_index, labels, split.val)
-        score = float(np.mean(list(val.values()))) if val else -float(loss.detach())
+        score = float(np.mean(list(val.values()))) if val else -loss
         history.append(score)
-        losses.append(float(loss.detach()))
+        losses.append(loss)
         if score > best_score:
             best_score, best_epoch, best_state, best_val = score, epoch, copy.deepcopy(model.state_dict()), val
         if progress:
-            progress("epoch", epoch, epochs, f"loss {float(loss.detach()):.4f}  val AUPRC {score:.4f}")
+            progress("epoch", epoch, epochs, f"loss {loss:.4f}  val AUPRC {score:.4f}")
         if epoch - best_epoch >= patience:
             break
     return FitResult(best_state, best_epoch, best_val, history, losses)
@@ -140,7 +187,8 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
 
 def fit_members(model: torch.nn.Module, make_optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer],
                 x: dict, edge_index: dict, labels: dict[str, np.ndarray], split: Split, epochs: int, patience: int,
-                progress: Progress | None = None, label_input: bool = False, seed: int = 0) -> list[FitResult]:
+                progress: Progress | None = None, label_input: bool = False, seed: int = 0,
+                minibatch: MiniBatch | None = None) -> list[FitResult]:
     """Fit each member of a seed ensemble (model.members) on its own: member k from seed + k, with its own optimiser
     and early stopping, on the same split (so the held-out entities stay held out for the whole ensemble). The best
     weights are loaded into each member."""
@@ -151,7 +199,7 @@ def fit_members(model: torch.nn.Module, make_optimizer: Callable[[torch.nn.Modul
         note = (lambda stage, done, total, text, k=k: progress(stage, done, total, f"model {k + 1}/{n}  {text}")
                 ) if progress and n > 1 else progress
         r = fit(member, make_optimizer(member), x, edge_index, labels, split, epochs, patience, note,
-                label_input=label_input, seed=seed + k)
+                label_input=label_input, seed=seed + k, minibatch=minibatch)
         member.load_state_dict(r.state)
         results.append(r)
     return results

@@ -19,7 +19,7 @@ from .config import Settings, hyperparameters
 from .db import Graph
 from .export import GraphExport, Progress, export_graph
 from .features import FeatureStats, model_inputs, with_known_fraud
-from .fit import calibrate, fit_members, seed_everything, split_labels, val_auprc
+from .fit import MiniBatch, calibrate, fit_members, seed_everything, split_labels, val_auprc
 from .model import FraudGNN, ModelConfig
 from .models import new_version, save_model
 
@@ -54,7 +54,9 @@ def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: date
     fitted = fit_members(model, lambda m: torch.optim.Adam(m.parameters(), lr=settings.lr,
                                                            weight_decay=settings.weight_decay),
                          x, edge_index, export.labels, split, settings.epochs, settings.patience, progress,
-                         label_input=label_input, seed=settings.seed)
+                         label_input=label_input, seed=settings.seed,
+                         minibatch=MiniBatch(settings.train_batch_size, settings.train_fanout)
+                         if settings.train_batch_size > 0 else None)
     shown = {t: np.isin(np.arange(len(v)), split.train[t]) for t, v in export.labels.items()}
     x_val = with_known_fraud(x, export.labels, shown) if label_input else x
     platt = calibrate(model, x_val, edge_index, export.labels, split.val)
