@@ -17,7 +17,7 @@ from graphfraud.ingest import build_graph
 
 from conftest import wipe
 
-BULK_DAYS = date(2026, 1, 9)  # the bulk load: days before this (and their chargebacks) plus the labels
+BULK_DAYS = date(2026, 1, 5)  # the bulk load: days before this (and their chargebacks) plus the labels
 
 
 def day_files(day: date) -> list[Path]:
@@ -25,7 +25,7 @@ def day_files(day: date) -> list[Path]:
 
 
 def history(tmp: Path) -> list[Path]:
-    """Days 1-8 of the sample, chargebacks, the labels, and a file of bad and repeated rows (quarantined
+    """Days 1-4 of the sample, chargebacks, the labels, and a file of bad and repeated rows (quarantined
     rows, an id repeated with other content, an identical repeat) so the two ledgers have every outcome to agree on."""
     files = [p for p in sorted((SAMPLE_DIR / "transactions").glob("*.*"))
              if date.fromisoformat(p.name.split(".")[0]) < BULK_DAYS]
@@ -63,8 +63,8 @@ def ledger(summary) -> dict:
 
 @pytest.fixture(scope="module")
 def both(graph, settings, tmp_path_factory):
-    """The same files loaded twice: all through UNWIND, and the history with --bulk; each then gets day 9 through
-    UNWIND and a rerun of day 8. Returns both graphs' content after the history and after the later days, and the
+    """The same files loaded twice: all through UNWIND, and the history with --bulk; each then gets day 5 through
+    UNWIND and a rerun of day 4. Returns both graphs' content after the history and after the later days, and the
     two ledgers of the history."""
     tmp = tmp_path_factory.mktemp("bulk")
     files = history(tmp)
@@ -103,7 +103,7 @@ def test_bulk_ledger_and_quarantine_match_unwind(both):
 
 def test_later_days_on_a_bulk_load_behave_as_on_an_unwind_load(both):
     u, b = both["unwind"], both["bulk"]
-    assert u[3] != u[2]  # day 9 added something
+    assert u[3] != u[2]  # day 5 added something
     assert b[3] == u[3]
 
 
