@@ -3,7 +3,9 @@ on the same file set in the same run, the UNWIND path on a slice of at most 1M t
 
 Runs on its own private Neo4j (own state directory and ports, started and stopped here), never the user's.
 Prints JSON: transactions, bulk_rows_per_s, unwind_rows_per_s (rows read per second, the same ledger on both),
-bulk_over_unwind, bulk_s, unwind_s, unwind_rows, peak_rss_gib {python, neo4j}. Issue #14's training, scoring and
+bulk_over_unwind, bulk_s, bulk_phases_s (validate, write_files, stop_server, import, start_server, schema),
+unwind_s, unwind_rows, peak_rss_gib {python, neo4j} (neo4j: the server after the import; the importer's own JVM is
+not counted). Issue #14's training, scoring and
 nightly figures are not measured here yet (mini-batch training is not built).
 
     .venv/bin/python bench/bench_scale.py --transactions 1000000 [--json] [--keep DIR]
@@ -93,7 +95,8 @@ def main() -> None:
             unwind_s = time.perf_counter() - t
         bulk_rate, unwind_rate = bulk.rows_read / bulk_s, unwind.rows_read / unwind_s
         out = {"transactions": args.transactions, "bulk_rows": bulk.rows_read, "bulk_s": round(bulk_s, 1),
-               "bulk_rows_per_s": round(bulk_rate), "unwind_rows": unwind.rows_read, "unwind_s": round(unwind_s, 1),
+               "bulk_rows_per_s": round(bulk_rate), "bulk_phases_s": {k: round(v, 1) for k, v in bulk.phases.items()},
+               "unwind_rows": unwind.rows_read, "unwind_s": round(unwind_s, 1),
                "unwind_rows_per_s": round(unwind_rate), "bulk_over_unwind": round(bulk_rate / unwind_rate, 2),
                "peak_rss_gib": {"python": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
                                 "neo4j": round(neo4j_peak_gib(settings), 2)}}

@@ -139,20 +139,35 @@ def bulk_build_graph(graph: Graph, paths: list[Path], quarantine_dir: Path, prog
         raise UsageError(f"--bulk loads an empty database only; this one holds {size['nodes']:,} nodes "
                          "(load without --bulk, or `graphfraud reset --yes` first)")
     sink = BulkSink()
+    clock = time.perf_counter()
     summary = load_files(sink, inputs, batch_size=1 << 62, quarantine_dir=quarantine_dir, progress=progress,
                          rules=rules)
+    phases = summary.phases
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = now - clock
+        clock = now
+
+    lap("validate")
     staging = settings.state_dir / "bulk" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     try:
         args = import_files(sink, staging)
+        lap("write_files")
         neo4j_server.stop(settings)
+        lap("stop_server")
         neo4j_server.offline_import(settings, ["neo4j", "--overwrite-destination=true", "--ignore-empty-strings=true",
                                                "--id-type=string", "--report-file", str(staging / "import.report"),
                                                *args])
+        lap("import")
     finally:
         neo4j_server.start(settings)
         shutil.rmtree(staging, ignore_errors=True)
         graph.reopen()
+        lap("start_server")
     graph.ensure_schema()
+    lap("schema")
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -53,6 +53,7 @@ class LoadSummary:
     skipped_files: list[tuple[Path, str]] = field(default_factory=list)  # files in the folders that are not input
     rejected_files: list[tuple[Path, str]] = field(default_factory=list)  # input files unusable as a whole, and why
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # --bulk: seconds per phase (validate, write, import ...)
 
     def total(self, name: str) -> int:
         return sum(getattr(k, name) for k in self.kinds.values())
@@ -74,6 +75,8 @@ class LoadSummary:
         d["files"] = self.total("files")
         d.update({kind: vars(c).copy() for kind, c in self.kinds.items()})
         d["seconds"] = round(self.seconds, 3)
+        if self.phases:
+            d["phases"] = {k: round(v, 1) for k, v in self.phases.items()}
         d["rows_per_s"] = round(self.rows_per_s, 1)
         return d
 
