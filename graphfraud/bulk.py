@@ -22,6 +22,7 @@ from . import neo4j_server
 from . import validate as v
 from .db import Graph
 from .errors import UsageError
+from .locks import results_lock
 from .ingest import TX_FIELDS, LoadSummary, Progress, load_files
 from .registry import ENTITIES, OPTIONAL_ENTITIES
 
@@ -128,10 +129,17 @@ def bulk_build_graph(graph: Graph, paths: list[Path], quarantine_dir: Path, prog
                      rules: v.Plausibility = v.Plausibility()) -> LoadSummary:
     """Validate and load `paths` into the EMPTY local database with the offline importer (see the module doc).
     Raises UsageError (nothing written) when the database holds data, the server is not the local one, or a path
-    is missing. The server is stopped for the import and started again; `graph` is reconnected to it."""
-    settings = graph.settings
-    if not settings.is_local:
+    is missing. The server is stopped for the import and started again; `graph` is reconnected to it. Holds the
+    results lock throughout (locks.py): no second bulk load, score or nightly runs while the store is replaced."""
+    if not graph.settings.is_local:
         raise UsageError("--bulk imports into the local server's store: unset NEO4J_URI, or load without --bulk")
+    with results_lock(graph.settings, "build-graph --bulk"):
+        return _bulk(graph, paths, quarantine_dir, progress, rules)
+
+
+def _bulk(graph: Graph, paths: list[Path], quarantine_dir: Path, progress: Progress | None,
+          rules: v.Plausibility) -> LoadSummary:
+    settings = graph.settings
     started = time.perf_counter()
     inputs = v.discover(paths)
     size = graph.read("admin/size")[0]

@@ -4,6 +4,8 @@ same ledger, and incremental days on top of a bulk load behave as on top of an U
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from graphfraud.bulk import bulk_build_graph
 from graphfraud.demo import SAMPLE_DIR
 from graphfraud.errors import UsageError
+from graphfraud.locks import ResultsLocked
 from graphfraud.ingest import build_graph
 
 from conftest import wipe
@@ -114,3 +117,20 @@ def test_bulk_refuses_a_graph_that_holds_data(graph, settings, tmp_path):
     with pytest.raises(UsageError, match="empty database only"):
         bulk_build_graph(graph, day_files(date(2026, 1, 2)), tmp_path)
     assert content(graph) == before
+
+
+def test_bulk_is_refused_while_another_writer_holds_the_results_lock(graph, settings, tmp_path):
+    """A score or nightly run (another process holding the results lock) makes --bulk fail at once, untouched."""
+    wipe(graph)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom graphfraud.config import load_settings\n"
+                               "from graphfraud.locks import results_lock\n"
+                               "with results_lock(load_settings(), 'a nightly'):\n"
+                               "    print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ResultsLocked, match="a nightly"):
+            bulk_build_graph(graph, day_files(date(2026, 1, 1)), tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert graph.read("admin/size")[0]["nodes"] == 0
