@@ -105,9 +105,7 @@ def import_files(sink: BulkSink, out: Path) -> list[str]:
         ents = ents.join(lab, on="entity_id", how="full", coalesce=True).sort("entity_id")
         if ents.height == 0:
             continue
-        props = [pl.col("entity_id").alias(e.key)] if e.key not in ("entity_type", "entity_id") else []
-        if e.name == "merchant":
-            props += [pl.col("mcc"), pl.col("country")]
+        props = [pl.col("entity_id").alias(e.key)] + ([pl.col("mcc"), pl.col("country")] if e.name == "merchant" else [])
         frame = ents.select(
             (pl.lit(e.name + "\x1f") + pl.col("entity_id")).alias(":ID(Entity)"),
             pl.lit(e.name).alias("entity_type"), pl.col("entity_id"), *props,

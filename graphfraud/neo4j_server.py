@@ -222,10 +222,7 @@ def start(settings: Settings, progress: callable | None = None) -> ServerStatus:
     conf_dir = _write_conf(settings)
     log = _log_file(settings)
     log.parent.mkdir(parents=True, exist_ok=True)
-    java = _require_tool("java", "openjdk-17-jre-headless")
-    cmd = [java, f"-Xmx{memory_sizes(settings)[0]}", "-XX:+UseG1GC", "-Dfile.encoding=UTF-8",
-           "-cp", f"{LAUNCHER_JAR}{os.pathsep}{LAUNCHER_LIB}/*", "graphfraud.Launcher",
-           f"--home-dir={settings.neo4j_home}", f"--config-dir={conf_dir}"]
+    cmd = _java(settings, "graphfraud.Launcher", f"--home-dir={settings.neo4j_home}", f"--config-dir={conf_dir}")
     # The password reaches the launcher through its environment, never its command line.
     env = {**os.environ, "GRAPHFRAUD_INITIAL_PASSWORD": password}
     with open(log, "ab") as out:
@@ -254,6 +251,13 @@ def _wait_for_bolt(settings: Settings, pid: int, progress: callable | None,
                       f"Last lines of {_log_file(settings)}:\n{_last_lines(_log_file(settings))}")
 
 
+def _java(settings: Settings, main_class: str, *args: str) -> list[str]:
+    """The command line of a JVM running `main_class` of Neo4j's jars (the launcher's classpath) with our heap."""
+    java = _require_tool("java", "openjdk-17-jre-headless")
+    return [java, f"-Xmx{memory_sizes(settings)[0]}", "-XX:+UseG1GC", "-Dfile.encoding=UTF-8",
+            "-cp", f"{LAUNCHER_JAR}{os.pathsep}{LAUNCHER_LIB}/*", main_class, *args]
+
+
 def offline_import(settings: Settings, args: list[str]) -> str:
     """Run `neo4j-admin database import full ARGS` (Neo4j's offline importer, from the launcher's jars) on this state
     directory's store; the server must be stopped. Returns the importer's output; raises ServerError on failure."""
@@ -261,10 +265,7 @@ def offline_import(settings: Settings, args: list[str]) -> str:
         raise ServerError("the offline importer needs the local server stopped")
     build_launcher()
     conf_dir = _write_conf(settings)
-    java = _require_tool("java", "openjdk-17-jre-headless")
-    cmd = [java, f"-Xmx{memory_sizes(settings)[0]}", "-XX:+UseG1GC", "-Dfile.encoding=UTF-8",
-           "-cp", f"{LAUNCHER_JAR}{os.pathsep}{LAUNCHER_LIB}/*", "org.neo4j.cli.AdminTool",
-           "database", "import", "full", *args]
+    cmd = _java(settings, "org.neo4j.cli.AdminTool", "database", "import", "full", *args)
     env = {**os.environ, "NEO4J_HOME": str(settings.neo4j_home), "NEO4J_CONF": str(conf_dir)}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=settings.neo4j_home)
     if proc.returncode != 0:
