@@ -10,9 +10,13 @@ Pipeline (find_rings):
    to included entities, or when it scores >= threshold itself and links to one. An anchor stays only while its
    included cards are >= `col_share` of its cards (a public IP or popular merchant drops out whatever its score); an
    unscored device/ip/merchant joins with >= `min_shared` included cards making >= `col_share` of its cards. 3 passes.
+   Card-present data has no device, IP or identity to share: there the ring step binds cards by merchant-days of
+   first visits (visit_windows), anchored when no ordinary day of that shop explains them (-log10 Poisson tail >=
+   `visit_surprise`); a card among them joins.
 3. Rings (ring_groups): connected components of its card-device/ip and device-ip links, each split by Louvain
    communities where the split is clear (communities whose mutual link weight is large relative to the smaller
-   one are merged back); merchants join the one group that holds most of their cards.
+   one are merged back); merchants join the one group that holds most of their cards. Groups bound by visit windows
+   at the same time are merged (merge_concurrent: one burst, several shops).
 4. Each ring gets members with roles, binding evidence, behaviour statistics, a type and a score (ring_score).
 
 Ring ids are stable across runs (assign_ids): a ring reuses the id of the previous run's ring it overlaps with
@@ -21,20 +25,27 @@ Jaccard >= 0.5; new rings get "R-" + a hash of their sorted members.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import networkx as nx
 import numpy as np
+import polars as pl
+from scipy.stats import poisson
 
 from .features import burst_anomaly
 from .registry import CARD, MERCHANT, binding_types
 
 DAY_MS = 86_400_000
 DARK_WINDOW_DAYS = 3  # a card is judged dark only when its ring activity ended this long before the data ends
+VISIT = "visit"  # the ring step's own node type in graphs with no binding entity: one merchant's first visits on one
+# UTC day (visit_windows); never a member of a ring, never written back
+VISIT_EDGE = (CARD, "first_visit", VISIT)
 
 Key = tuple[str, str]  # (entity_type, entity_id): how rings are compared across runs and with the truth
 Node = tuple[str, int]  # (entity_type, index in the export)
@@ -47,7 +58,9 @@ class RingConfig:
     at least two scored cards (anchor_hits), known fraud counted as scored (known_fraud), rings scored under 0.4
     dropped (min_score), card_share 0.15: mean ring F1 over the 7 dev worlds 0.61 -> 0.70, precision 0.83 -> 0.95,
     on the 3-model ensemble. Burst-anomaly anchors at 0.75 (0.72 / 0.75 / 0.78 tried): F1 0.70 -> 0.76, recall
-    0.60 -> 0.73, precision 0.95 -> 0.92 (training seed 7; seed 8: F1 0.76)."""
+    0.60 -> 0.73, precision 0.95 -> 0.92 (training seed 7; seed 8: F1 0.76). Visit windows at surprise 5 (4 / 5 / 6 /
+    8 tried on three card-present dev worlds, the suite's and two more dev seeds): their mean ring F1 0.16 -> 0.49;
+    dev suite mean F1 0.76 -> 0.81, worst recall 0.10 -> 0.40."""
 
     threshold: float = 0.3  # a card scored this high joins through any anchor it links to
     mean_threshold: float = 0.1  # a device/IP/merchant whose cards' mean score reaches this anchors (with min_shared)
@@ -58,6 +71,8 @@ class RingConfig:
     min_shared: int = 2  # a device/ip/merchant joins only when at least this many suspicious cards use it
     anomaly: float = 0.75  # a device/IP/e-mail ... whose burst anomaly (features.burst_anomaly) reaches this anchors
     # (with min_shared..max_anchor_cards cards) whatever the scores; 1.0 turns it off
+    visit_surprise: float = 5.0  # graphs with no binding entity: a merchant-day of first visits this surprising
+    # (-log10 Poisson tail, visit_windows) anchors like a burst device; 0 or less turns visit windows off
     col_share: float = 0.5  # ... and suspicious cards are at least this share of all its cards
     card_share: float = 0.15  # a card joins when this share of its weighted binding links go to joined entities
     min_cards: int = 4  # smallest ring, in cards (2-3 cards sharing a device is what households do)
@@ -117,9 +132,54 @@ def extra_edges(export: Any) -> list[tuple[str, str, str]]:
 
 def binders(export: Any) -> tuple[str, ...]:
     """Entity types that bind cards into rings in this export: the binding types present (devices, IPs, e-mails
-    ...); in a graph with none of them (card-present data), merchants are what rings share."""
+    ...); in a graph with none of them (card-present data), the merchant-days of first visits (with_visits) or, without
+    those, the merchants themselves."""
     present = tuple(t for t in binding_types() if t in export.ids)
-    return present or (MERCHANT,)
+    return present or ((MERCHANT, VISIT) if VISIT in export.ids else (MERCHANT,))
+
+
+def visit_windows(export: Any) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
+    """Merchant-days of first visits: where no device, IP or identity binds cards (card-present data), the cards that
+    pay a merchant for the first time on the same day are what a card-testing burst, a bust-out or a shopping run
+    leaves behind. Each (merchant, UTC day) with first visits is a window. Its surprise is -log10 of the Poisson
+    chance of that many first visits, the expectation being the merchant's other first visits spread over its days as
+    everybody's are (first visits crowd the early days of any history). Returns the window ids ("merchant@day"), the
+    card -> window edge table (the card's link to the merchant) and per window its merchant (index), day (days since
+    the epoch) and surprise."""
+    e = export.edges.get((CARD, "pays", MERCHANT))
+    if e is None or e.height == 0:
+        return [], pl.DataFrame(), pl.DataFrame()
+    e = e.with_columns(day=pl.col("first_ts") // DAY_MS)
+    per_m = e.group_by("dst").agg(total=pl.len(), d0=pl.col("day").min()).with_columns(
+        tier=pl.col("total").log(2).floor().cast(pl.Int32))  # popular shops see their regulars early: curve per tier
+    e = e.join(per_m.select("dst", "tier"), on="dst")
+    days = e.group_by("tier", "day").agg(n=pl.len()).with_columns(share=pl.col("n") / pl.col("n").sum().over("tier"))
+    days = days.sort("tier", "day").with_columns(  # share of the tier's first visits on day d and on days >= d
+        tail=pl.col("share").reverse().cum_sum().reverse().over("tier"))
+    win = e.group_by("dst", "day").agg(c=pl.len()).join(per_m, on="dst").join(
+        days.select("tier", "day", "share"), on=["tier", "day"]).join(
+        days.select("tier", d0="day", tail="tail"), on=["tier", "d0"])
+    win = win.sort("dst", "day").with_row_index("w").with_columns(
+        lam=((pl.col("total") - pl.col("c")) * pl.col("share") / pl.col("tail")).clip(0.02, None))
+    surprise = -np.log10(np.maximum(poisson.sf(win["c"].to_numpy() - 1, win["lam"].to_numpy()), 1e-300))
+    merchants = export.ids[MERCHANT]
+    ids = [f"{merchants[m]}@{datetime.fromtimestamp(d * 86_400, tz=timezone.utc).date().isoformat()}"
+           for m, d in zip(win["dst"].to_list(), win["day"].to_list())]
+    edges = e.join(win.select("dst", "day", "w"), on=["dst", "day"]).with_columns(dst=pl.col("w")).drop("w", "day")
+    return ids, edges.sort("src", "dst"), win.select("dst", "day").rename({"dst": "merchant"}).with_columns(
+        surprise=pl.Series(surprise))
+
+
+def with_visits(export: Any) -> Any:
+    """The export with visit windows as a binding node type (VISIT), when it has no binding entity of its own;
+    else the export itself. The windows' merchant, day and surprise ride along as their features."""
+    if any(t in export.ids for t in binding_types()):
+        return export
+    ids, edges, windows = visit_windows(export)
+    if not ids:
+        return export
+    return dataclasses.replace(export, ids={**export.ids, VISIT: ids}, edges={**export.edges, VISIT_EDGE: edges},
+                               features={**export.features, VISIT: windows})
 
 
 def _edge_arrays(export: Any, et: tuple[str, str, str]) -> dict[str, np.ndarray]:
@@ -172,11 +232,16 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
                            minlength=n_col) if len(e["dst"]) else np.zeros(n_col)
         by_mean = ((n >= cfg.min_shared) & (n <= cfg.max_anchor_cards) & (mean >= cfg.mean_threshold)
                    & (hits >= cfg.anchor_hits))
-        scored[col] = (scored[col] & cfg.head_anchors) | by_mean
+        # (not a visit window: two risky cards paying a shop for the first time on one day is no sign of a ring)
+        scored[col] = (scored[col] & cfg.head_anchors) | (by_mean & (col != VISIT))
         # ... or whose burst of cards stands out without any label (features.burst_anomaly: a card-testing device
         # in a world where nobody charged its cards back)
         if cfg.anomaly < 1 and col in binding_types() and col in getattr(export, "features", {}):
             odd = burst_anomaly(export.features[col]) >= cfg.anomaly
+            scored[col] |= odd & (n >= cfg.min_shared) & (n <= cfg.max_anchor_cards)
+        # ... or, in card-present data, a merchant-day whose first visits no ordinary day explains (visit_windows)
+        if col == VISIT:
+            odd = export.features[VISIT]["surprise"].to_numpy() >= cfg.visit_surprise
             scored[col] |= odd & (n >= cfg.min_shared) & (n <= cfg.max_anchor_cards)
     inc = {t: scored[t].copy() for t in types}
     inc["card"] = np.zeros(n_card, dtype=bool)
@@ -194,6 +259,9 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
             den += np.bincount(e["src"], weights=w, minlength=n_card)
         share = np.divide(num, den, out=np.zeros(n_card), where=den > 0)
         inc["card"] = (share >= cfg.card_share) | (scored["card"] & (num > 0))
+        if VISIT in inc:  # a card among first visits no ordinary day explains joins, whatever its other visits
+            e = edges[VISIT_EDGE]
+            inc["card"] |= np.bincount(e["src"], weights=inc[VISIT][e["dst"]], minlength=n_card) > 0
         for et in cedges:
             col, e = et[2], edges[et]
             n_col = len(export.ids.get(col, []))
@@ -204,7 +272,8 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
             cshare = np.divide(k, n, out=np.zeros(n_col), where=n > 0)
             # A risky entity stays while its included cards are >= col_share of its cards (a public IP or a popular
             # merchant, mostly clean cards, drops out whatever its score); an unscored one joins with min_shared.
-            need = np.where(scored[col], 1, cfg.min_shared)
+            # A visit window joins only as an anchor: ordinary days of first visits would chain rings together.
+            need = np.where(scored[col], 1, np.inf if VISIT in inc else cfg.min_shared)
             # An anchor no card has joined through yet stays (it binds nothing until one does).
             inc[col] = ((k >= need) & (cshare >= cfg.col_share)) | (scored[col] & (k == 0))
 
@@ -233,10 +302,12 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
 def _ordered_subgraph(g: nx.Graph, nodes: set[Node]) -> nx.Graph:
     """The subgraph on `nodes`, built in sorted node and edge order. A networkx subgraph view iterates its nodes in
     the order of the node set, which follows Python's per-process string hashing; Louvain is order-dependent, so a
-    view would split the same component differently in two runs."""
+    view would split the same component differently in two runs. Weights become integers (micro-units): networkx's
+    Louvain can loop forever on float round-off ties (networkx issues #6751, #8739), and did on a card-present world."""
     sub = nx.Graph()
     sub.add_nodes_from(sorted(nodes))
-    sub.add_weighted_edges_from(sorted((min(u, v), max(u, v), w) for u, v, w in g.subgraph(nodes).edges(data="weight")))
+    sub.add_weighted_edges_from(sorted((min(u, v), max(u, v), max(1, round(w * 1e6)))
+                                       for u, v, w in g.subgraph(nodes).edges(data="weight")))
     return sub
 
 
@@ -282,20 +353,18 @@ def _split(g: nx.Graph, comp: set[Node], cfg: RingConfig) -> list[set[Node]]:
             vol[a] += w
         else:
             cut[(min(a, b), max(a, b))] += w
-    parent = list(range(len(parts)))
+    return _joined(parts, [(a, b) for (a, b), w in sorted(cut.items())
+                           if w >= cfg.merge_ratio * max(min(vol[a], vol[b]), 1e-9)])
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
 
-    for (a, b), w in sorted(cut.items()):
-        if w >= cfg.merge_ratio * max(min(vol[a], vol[b]), 1e-9):
-            parent[find(a)] = find(b)
-    merged: dict[int, set[Node]] = defaultdict(set)
+def _joined(parts: list[set[Node]], pairs: list[tuple[int, int]]) -> list[set[Node]]:
+    """Parts joined along index pairs (union-find), each group in the place of its first part."""
+    uf = nx.utils.UnionFind(range(len(parts)))
+    for a, b in pairs:
+        uf.union(a, b)
+    merged: dict[int, set[Node]] = {}
     for i, p in enumerate(parts):
-        merged[find(i)] |= p
+        merged.setdefault(uf[i], set()).update(p)
     return list(merged.values())
 
 
@@ -336,6 +405,40 @@ def ring_groups(g: nx.Graph, cfg: RingConfig, binding: tuple[str, ...] = ("devic
             parts[best].add(c)
             where[c] = best
     return parts
+
+
+def merge_concurrent(export: Any, parts: list[set[Node]]) -> list[set[Node]]:
+    """Groups bound by visit windows whose first visits happened at the same time are one ring: a card-testing burst
+    hits two or three shops in the same hour with different cards, which share no window. Each group's windows give
+    time intervals (first to last first visit of its cards there); groups with overlapping intervals merge. So do
+    groups with anchored windows at one shop (the same ring's next burst there: on the dev suite merging at any
+    distance in time beat 0, 3 and 10 days)."""
+    e = _edge_arrays(export, VISIT_EDGE)
+    win = export.features[VISIT]
+    w_merchant = win["merchant"].to_numpy()
+    spans: list[tuple[int, int, int]] = []  # (start ms, end ms, part)
+    at_shop: dict[int, list[int]] = defaultdict(list)  # merchant -> the parts with a window there
+    for k, part in enumerate(parts):
+        for t, i in part:
+            if t == VISIT:
+                at_shop[int(w_merchant[i])].append(k)
+        cards = np.zeros(len(export.ids[CARD]), dtype=bool)
+        cards[[i for t, i in part if t == CARD]] = True
+        wins = np.zeros(len(export.ids[VISIT]), dtype=bool)
+        wins[[i for t, i in part if t == VISIT]] = True
+        keep = cards[e["src"]] & wins[e["dst"]]
+        for w in np.unique(e["dst"][keep]):
+            ts = e["first_ts"][keep & (e["dst"] == w)]
+            spans.append((int(ts.min()), int(ts.max()), k))
+    pairs = [(ks[0], k) for ks in at_shop.values() for k in ks[1:]]
+    spans.sort()
+    end, owner = -1, -1
+    for a, b, k in spans:  # sweep: an interval starting before the running end overlaps it
+        if a <= end:
+            pairs.append((owner, k))
+        if b > end:
+            end, owner = b, k
+    return _joined(parts, pairs)
 
 
 # --- ring description ------------------------------------------------------------------------------
@@ -386,7 +489,7 @@ def ring_stats(export: Any, nodes: set[Node], card_span: tuple[np.ndarray, np.nd
             for c, f, l in zip(e["src"][keep], e["first_ts"][keep], e["last_ts"][keep]):
                 ring_first[int(c)] = min(int(f), ring_first.get(int(c), int(f)))
                 ring_last[int(c)] = max(int(l), ring_last.get(int(c), int(l)))
-        if not n_tx and et[2] in binding_types() and keep.any():
+        if not n_tx and et[2] in (*binding_types(), VISIT) and keep.any():
             n_tx, amount = float(e["n_tx"][keep].sum()), float(e["amount"][keep].sum())
             declined = float(e["n_declined"][keep].sum())
     e = _edge_arrays(export, ("card", "pays", "merchant"))
@@ -415,7 +518,7 @@ def ring_stats(export: Any, nodes: set[Node], card_span: tuple[np.ndarray, np.nd
     amt_at_ring = float(e["amount"][at_ring].sum()) / max(float(e["n_tx"][at_ring].sum()), 1.0) if at_ring.any() else 0.0
     small = _feature(export, "card", ("small_share",), by_t["card"])
     rnd = _feature(export, "card", ("round_share",), by_t["card"])
-    n_bind = sum(len(by_t[t]) for t in binding_types())
+    n_bind = sum(len(by_t[t]) for t in (*binding_types(), VISIT))
     n_dev, n_card = len(by_t["device"]), len(by_t["card"])
     span = (max(ring_last.values()) - min(ring_first.values())) / DAY_MS if ring_first else 0.0
     return {
@@ -474,9 +577,16 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
     members: list[RingMember] = []
     evidence: list[Evidence] = []
     bound_cards: set[Node] = set()
+    visits: dict[int, int] = {}  # merchant index -> most ring cards on one day of first visits there
     for t, i in sorted(nodes):
         sc = float(_score(scores, export, t)[i])
         ring_cards = [n for n in sub.neighbors((t, i)) if n[0] == "card"] if t != "card" else []
+        if t == VISIT:  # evidence through its merchant, never a member
+            m = export.ids[MERCHANT].index(export.ids[VISIT][i].rsplit("@", 1)[0])
+            if len(ring_cards) >= 2:
+                visits[m] = max(visits.get(m, 0), len(ring_cards))
+                bound_cards.update(ring_cards)
+            continue
         if t == "card":
             role = "card"
         elif t == "merchant":
@@ -492,6 +602,8 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
     for j in order[:max(1, len(members) // 5)]:
         if members[j].score >= 0.5:
             members[j].strongest = True
+    evidence += [Evidence(MERCHANT, export.ids[MERCHANT][m], k) for m, k in visits.items()
+                 if not any(e.kind == MERCHANT and e.entity_id == export.ids[MERCHANT][m] for e in evidence)]
     evidence.sort(key=lambda e: (-e.weight, e.kind, e.entity_id))
     n_cols = len(nodes) - n_cards
     card_col_links = sum(1 for u, v in sub.edges() if "card" in (u[0], v[0]))
@@ -529,6 +641,8 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
 def find_rings(export: Any, scores: dict[str, np.ndarray], cfg: RingConfig | None = None) -> list[Ring]:
     """Rings in a scored export, highest score first. Ids are content hashes; see assign_ids for stable ids."""
     cfg = cfg or RingConfig()
+    if cfg.visit_surprise > 0:
+        export = with_visits(export)
     if cfg.known_fraud:
         labels = getattr(export, "labels", {})
         scores = {t: np.maximum(np.asarray(v, np.float64), labels[t] == 1) if t in labels else v
@@ -536,7 +650,10 @@ def find_rings(export: Any, scores: dict[str, np.ndarray], cfg: RingConfig | Non
     g = suspicious_subgraph(export, scores, cfg)
     card_span = _card_span(export)
     rings = []
-    for part in ring_groups(g, cfg, binders(export)):
+    parts = ring_groups(g, cfg, binders(export))
+    if VISIT in export.ids:
+        parts = merge_concurrent(export, parts)
+    for part in parts:
         if sum(1 for n in part if n[0] == "card") >= cfg.min_cards:
             ring = describe_ring(export, g, part, scores, card_span)
             if ring.score >= cfg.min_score:

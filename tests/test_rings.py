@@ -12,7 +12,7 @@ from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform
 from graphfraud.features import burst_anomaly
 from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
 from graphfraud.ring_baselines import fraudar_peel, labels_only_rings, wcc_rule_rings
-from graphfraud.rings import RingConfig, assign_ids, find_rings, ring_hash_id
+from graphfraud.rings import VISIT, RingConfig, assign_ids, find_rings, ring_hash_id, with_visits
 
 DAY = 86_400_000
 T0 = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
@@ -170,6 +170,64 @@ def test_a_burst_of_cards_anchors_a_ring_without_labels_or_scores():
         frozenset(r.keys()) for r in find_rings(export, s, RingConfig(anomaly=1.0))}
 
 
+def card_present_world() -> tuple[list[dict], set[tuple[str, str]]]:
+    """Card-present data (no device, no IP): 300 cards shopping at 40 merchants on days spread over 60, and a
+    card-testing burst on night 30: ten new cards at shop mV and ten others at mW within the same hour."""
+    rows: list[dict] = []
+    rng = np.random.default_rng(3)
+
+    def tx(card, merchant, ts, amount, declined=False):
+        rows.append({"card": card, "merchant": merchant, "device": None, "ip": None, "ts": int(ts),
+                     "amount": float(amount), "declined": declined, "ecom": False, "country": "US"})
+
+    shops = [f"m{i}" for i in range(38)] + ["mV", "mW"]
+    for i in range(300):
+        for m in rng.choice(shops, size=4, replace=False):
+            for day in sorted(rng.choice(60, size=2, replace=False)):
+                tx(f"l{i}", m, T0 + int(day) * DAY + int(rng.integers(8, 20)) * 3_600_000, 20 + i)
+    ring = [f"t{i}" for i in range(20)]
+    for j, c in enumerate(ring):
+        shop = "mV" if j < 10 else "mW"
+        for k in range(2):
+            tx(c, shop, T0 + 30 * DAY + 2 * 3_600_000 + j * 120_000 + k * 10_000, 1.0 + k, declined=k == 0)
+    return rows, {("card", c) for c in ring}
+
+
+def test_card_present_burst_of_first_visits_makes_one_ring():
+    """Without devices or IPs, the burst shows as first visits that no ordinary day at mV or mW explains (visit
+    windows). Both windows anchor; their cards share no window, yet the burst happened in one hour, so they make one
+    ring (merge_concurrent). The windows are no members; evidence names the shops. Visit windows off: no ring.""" 
+    rows, members = card_present_world()
+    export = make_export(rows)
+    assert "device" not in export.ids and "ip" not in export.ids
+    # The model finds the burst's cards a little odd (0.2), nothing a card-score threshold (0.3) would flag.
+    scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
+    scores["card"] = np.array([0.2 if ("card", c) in members else 0.05 for c in export.ids["card"]])
+    rings = find_rings(export, scores)
+    # A shopper whose own first visit to mV or mW fell on that day is swept in with the burst (Jaccard stays high).
+    first = pl.DataFrame(rows).group_by("card", "merchant").agg(pl.col("ts").min())
+    bystanders = first.filter(pl.col("merchant").is_in(["mV", "mW"]) & (pl.col("ts") // DAY == (T0 // DAY) + 30)
+                              & pl.col("card").str.starts_with("l"))["card"].to_list()
+    assert len(bystanders) <= 2
+    assert [r.keys() for r in rings] == [frozenset(members | {("card", c) for c in bystanders})]
+    assert rings[0].type == "card_testing"
+    assert {(e.kind, e.entity_id, e.weight) for e in rings[0].evidence} == {
+        ("merchant", m, 10 + first.filter((pl.col("merchant") == m) & pl.col("card").is_in(bystanders)).height)
+        for m in ("mV", "mW")}
+    assert find_rings(export, scores, RingConfig(visit_surprise=0)) == []
+    # Each burst window is far beyond what the shop's ordinary days explain; no ordinary window comes close.
+    visits = with_visits(export)
+    surprise = dict(zip(visits.ids[VISIT], visits.features[VISIT]["surprise"].to_numpy()))
+    burst = {"mV@2026-01-31", "mW@2026-01-31"}
+    assert min(surprise[w] for w in burst) >= RingConfig().visit_surprise
+    assert max(v for w, v in surprise.items() if w not in burst) < RingConfig().visit_surprise
+
+
+def test_visit_windows_only_where_no_entity_binds_cards(planted):
+    export, _, _ = planted
+    assert with_visits(export) is export
+
+
 def test_rings_scored_under_min_score_are_not_reported(planted):
     export, _, scores = planted
     rings = find_rings(export, scores, RingConfig(min_score=0.0))
@@ -252,3 +310,18 @@ def test_fraudar_peel_finds_the_dense_block():
         adj[a][b] = adj[b][a] = 1.0
     block, density = fraudar_peel(adj, np.ones(7, dtype=bool))
     assert block == {0, 1, 2, 3} and density == pytest.approx(1.5)
+
+
+def test_louvain_sees_integer_weights():
+    """networkx's Louvain can loop forever on float round-off ties (it did on a card-present dev world); the ring step
+    hands it integer micro-unit weights."""
+    import networkx as nx
+
+    from graphfraud.rings import _ordered_subgraph
+
+    g = nx.Graph()
+    g.add_edge(("card", 0), ("device", 0), weight=1 / np.log(7.0))
+    g.add_edge(("card", 1), ("device", 0), weight=0.1 + 0.2)
+    sub = _ordered_subgraph(g, set(g))
+    assert sorted(w for _, _, w in sub.edges(data="weight")) == [300000, 513898]
+    assert all(isinstance(w, int) for _, _, w in sub.edges(data="weight"))
