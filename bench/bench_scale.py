@@ -1,19 +1,27 @@
 """Benchmark at scale: a generated history of N transactions over 60 days, loaded with `build-graph --bulk`, and,
-on the same file set in the same run, the UNWIND path on a slice of at most 1M transactions (the first days).
+on the same file set in the same run, the UNWIND path on a slice of at most 1M transactions (the first days); then,
+on the bulk-loaded graph, the export against raw Bolt streaming of the same rows, training, scoring and one nightly
+day of N/20 new transactions.
 
+The history is every day but the last three; the night loads those three days' payments (about N/20) as one day's
+file (a late batch), with the usual night's settings (no scheduled retrain, no drift retrain).
 Runs on its own private Neo4j (own state directory and ports, started and stopped here), never the user's.
 Prints JSON: transactions, bulk_rows_per_s, unwind_rows_per_s (rows read per second, the same ledger on both),
 bulk_over_unwind, bulk_s, bulk_phases_s (validate, write_files, stop_server, import, start_server, schema),
-unwind_s, unwind_rows, peak_rss_gib {python, neo4j} (neo4j: the server after the import; the importer's own JVM is
-not counted). Issue #14's training, scoring and
-nightly figures are not measured here yet (mini-batch training is not built).
+unwind_s, unwind_rows, export_rows_per_s (export_graph: transactions, chargebacks, labels, aggregation and
+features), raw_bolt_rows_per_s (the same transactions query, records only iterated), export_over_raw, train_s
+(`graphfraud train`'s code: export, features, fit, save; --train-batch-size 0 is full-batch), score_s (export,
+predict, rings, write-back), nightly_s, nightly_rows, peak_rss_gib {python, neo4j} (neo4j: the server's peak after
+the import; the importer's own JVM is not counted).
 
-    .venv/bin/python bench/bench_scale.py --transactions 1000000 [--json] [--keep DIR]
+    .venv/bin/python bench/bench_scale.py --transactions 1000000 [--train-batch-size N] [--json] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import json
 import resource
 import shutil
@@ -32,8 +40,13 @@ from graphfraud.benchmark import private_settings  # noqa: E402
 from graphfraud.bulk import bulk_build_graph  # noqa: E402
 from graphfraud.config import load_settings  # noqa: E402
 from graphfraud.db import Graph  # noqa: E402
+from graphfraud.demo import history_files, sample_days  # noqa: E402
+from graphfraud.export import export_graph, time_range, utc  # noqa: E402
 from graphfraud.generate import generate  # noqa: E402
 from graphfraud.ingest import build_graph  # noqa: E402
+from graphfraud.nightly import run_night  # noqa: E402
+from graphfraud.scoring import score_graph  # noqa: E402
+from graphfraud.train import train  # noqa: E402
 
 UNWIND_MAX = 1_000_000
 
@@ -62,44 +75,99 @@ def unwind_slice(world: Path, limit: int) -> tuple[list[Path], int]:
     return files, rows
 
 
+def night_input(world: Path, days: list, out: Path) -> Path:
+    """One nightly input folder whose single day (the last of `days`) holds all `days`' transactions and
+    chargebacks."""
+    for kind in ("transactions", "chargebacks"):
+        files = [f for d in days for f in (world / kind).glob(f"{d.isoformat()}.parquet")]
+        (out / kind).mkdir(parents=True, exist_ok=True)
+        if files:
+            pl.concat([pl.read_parquet(f) for f in files]).write_parquet(out / kind / f"{days[-1].isoformat()}.parquet")
+    return out
+
+
+def export_against_bolt(g: Graph) -> dict[str, float]:
+    """Rows per second of the full export (export_graph) and of merely iterating the same transactions query's
+    records over Bolt, on the whole graph, after one untimed pass that warms Neo4j's page cache for both."""
+    _, last, n = time_range(g)
+    cutoff = last + dt.timedelta(milliseconds=1)
+    sum(1 for _ in g.stream("export/transactions", {"cutoff": utc(cutoff)}))  # warm the page cache for both
+    t = time.perf_counter()
+    raw = sum(1 for _ in g.stream("export/transactions", {"cutoff": utc(cutoff)}))
+    raw_s = time.perf_counter() - t
+    t = time.perf_counter()
+    export = export_graph(g, cutoff)
+    export_s = time.perf_counter() - t
+    assert raw == n and sum(df.height for df in export.edges.values()) > 0
+    return {"export_rows_per_s": round(n / export_s), "raw_bolt_rows_per_s": round(raw / raw_s),
+            "export_over_raw": round(raw_s / export_s, 2), "export_s": round(export_s, 1), "raw_bolt_s": round(raw_s, 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--transactions", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--json", action="store_true", help="print only the JSON")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    ap.add_argument("--train-batch-size", type=int, default=None,
+                    help="seed cards per mini-batch (0: full-batch; default: the settings')")
     args = ap.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="graphfraud-scale-"))
     log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
     settings = private_settings(load_settings(), root / "neo4j-state")
+    settings = dataclasses.replace(settings, model_dir=root / "models", retrain_every_days=0, drift_psi=1e9,
+                                   **({} if args.train_batch_size is None else
+                                      {"train_batch_size": args.train_batch_size}))
     world = root / "world"
     if not (world / "transactions").is_dir():
         log(f"generating {args.transactions:,} transactions over {args.days} days ...")
         generate(world, transactions=args.transactions, days=args.days, seed=5)
+    days = sample_days(world)
+    night = days[-3:]  # about N/20 of the payments, loaded in one night
+    history = history_files(world, night[0])
+    out: dict = {"transactions": args.transactions}
     neo4j_server.start(settings)
     try:
         with Graph.connect(settings) as g:
-            g.wipe()
-            log("bulk load ...")
-            t = time.perf_counter()
-            bulk = bulk_build_graph(g, [world], root / "quarantine")
-            bulk_s = time.perf_counter() - t
-            size = g.read("admin/size")[0]
-            log(f"  {bulk.rows_read:,} rows in {bulk_s:.1f} s; {size['nodes']:,} nodes, "
-                f"{size['relationships']:,} relationships")
             files, rows = unwind_slice(world, min(UNWIND_MAX, args.transactions))
             g.wipe()
             log(f"UNWIND load of {rows:,} transactions ...")
             t = time.perf_counter()
             unwind = build_graph(g, files, settings.batch_size, root / "quarantine")
             unwind_s = time.perf_counter() - t
-        bulk_rate, unwind_rate = bulk.rows_read / bulk_s, unwind.rows_read / unwind_s
-        out = {"transactions": args.transactions, "bulk_rows": bulk.rows_read, "bulk_s": round(bulk_s, 1),
-               "bulk_rows_per_s": round(bulk_rate), "bulk_phases_s": {k: round(v, 1) for k, v in bulk.phases.items()},
-               "unwind_rows": unwind.rows_read, "unwind_s": round(unwind_s, 1),
-               "unwind_rows_per_s": round(unwind_rate), "bulk_over_unwind": round(bulk_rate / unwind_rate, 2),
-               "peak_rss_gib": {"python": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-                                "neo4j": round(neo4j_peak_gib(settings), 2)}}
+            g.wipe()
+            log("bulk load of the history ...")
+            t = time.perf_counter()
+            bulk = bulk_build_graph(g, history, root / "quarantine")
+            bulk_s = time.perf_counter() - t
+            size = g.read("admin/size")[0]
+            log(f"  {bulk.rows_read:,} rows in {bulk_s:.1f} s; {size['nodes']:,} nodes, "
+                f"{size['relationships']:,} relationships")
+            bulk_rate, unwind_rate = bulk.rows_read / bulk_s, unwind.rows_read / unwind_s
+            out.update({"bulk_rows": bulk.rows_read, "bulk_s": round(bulk_s, 1), "bulk_rows_per_s": round(bulk_rate),
+                        "bulk_phases_s": {k: round(v, 1) for k, v in bulk.phases.items()},
+                        "unwind_rows": unwind.rows_read, "unwind_s": round(unwind_s, 1),
+                        "unwind_rows_per_s": round(unwind_rate), "bulk_over_unwind": round(bulk_rate / unwind_rate, 2)})
+            log("export against raw Bolt ...")
+            out.update(export_against_bolt(g))
+            log("train ...")
+            t = time.perf_counter()
+            model = train(g, settings)
+            out["train_s"] = round(time.perf_counter() - t, 1)
+            out["train_batch_size"] = settings.train_batch_size
+        log("score ...")
+        t = time.perf_counter()
+        score_graph(settings, model.path)
+        out["score_s"] = round(time.perf_counter() - t, 1)
+        (model.path / "nightly.json").write_text(json.dumps({"date": (night[0] - dt.timedelta(days=1)).isoformat()}))
+        log(f"nightly day {night[-1]} ({', '.join(d.isoformat() for d in night)}) ...")
+        t = time.perf_counter()
+        summary = run_night(settings, night[-1], night_input(world, night, root / "night"), root / "reports")
+        out["nightly_s"] = round(time.perf_counter() - t, 1)
+        out["nightly_rows"] = summary["load"]["rows_read"]
+        out["nightly_stage_s"] = summary["stage_seconds"]
+        out["peak_rss_gib"] = {"python": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+                               "neo4j": round(neo4j_peak_gib(settings), 2)}
     finally:
         neo4j_server.stop(settings)
         if not args.keep:

@@ -224,13 +224,14 @@ class Graph:
         self.write_autocommit("admin/wipe")
 
     def stream(self, name: str, params: dict[str, Any] | None = None,
-               fetch_size: int = 10_000) -> Iterator[dict[str, Any]]:
-        """Stream the rows of a READ query without holding them all: for exports of large graphs."""
+               fetch_size: int = 10_000) -> Iterator[neo4j.Record]:
+        """Stream the rows of a READ query without holding them all: for exports of large graphs. A record is a tuple
+        of the values in the query's column order (`record.keys()` names them); no per-row dict is built."""
         query = load_cypher(name)
         with _translated(self.settings), self.driver.session(
                 database=self.database, default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size) as s:
             for record in s.run(query, params or {}):
-                yield record.data()
+                yield record
 
     # --- ad-hoc text (only `graphfraud cypher`) ------------------------------------------------
 

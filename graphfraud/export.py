@@ -78,26 +78,37 @@ def default_cutoff(graph: Graph, test_share: float = 0.2) -> datetime:
 
 
 def _stream_frame(graph: Graph, name: str, params: dict, schema: dict, progress: Progress | None) -> pl.DataFrame:
-    """Stream a query's rows into one polars frame, STREAM_CHUNK rows at a time (bounded Python memory). A row's
-    `links` ([entity_type, entity_id] pairs) fill the entity columns it has; the others stay null."""
-    chunks: list[pl.DataFrame] = []
-    cols: dict[str, list] = {c: [] for c in schema}
+    """Stream a query's rows into one polars frame, STREAM_CHUNK rows at a time (bounded Python memory), column-wise
+    from the records' value tuples. The query returns card, merchant, `links` ([entity_type, entity_id] pairs), then
+    the schema's other plain columns in schema order; links fill the entity columns a row has, the rest stay null."""
     plain = [c for c in schema if c not in ENTITY_SCHEMA or c in ("card", "merchant")]
     linked = [c for c in schema if c not in plain]
+    chunks: list[pl.DataFrame] = []
+    rows: list[tuple] = []
     n = 0
-    for row in graph.stream(name, params):
-        for c in plain:
-            cols[c].append(row[c])
-        links = dict(row["links"])
+
+    def flush() -> None:
+        cols = list(zip(*rows)) if rows else [()] * (len(plain) + 1)
+        data = {c: cols[i if i < 2 else i + 1] for i, c in enumerate(plain)}  # column 2 is `links`
         for c in linked:
-            cols[c].append(links.get(c))
+            data[c] = [None] * len(rows)
+        for k, links in enumerate(cols[2]):
+            for t, v in links:
+                if t in data:
+                    data[t][k] = v
+        chunks.append(pl.DataFrame({c: data[c] for c in schema}, schema=schema))
+        rows.clear()
+
+    for row in graph.stream(name, params):
+        if not n and list(row.keys()) != [*plain[:2], "links", *plain[2:]]:
+            raise GraphfraudError(f"cypher/{name}.cypher returns {list(row.keys())}, not the export's columns")
+        rows.append(row)
         n += 1
         if n % STREAM_CHUNK == 0:
-            chunks.append(pl.DataFrame(cols, schema=schema))
-            cols = {c: [] for c in schema}
+            flush()
             if progress:
                 progress(name, n, None, "rows")
-    chunks.append(pl.DataFrame(cols, schema=schema))
+    flush()
     if progress:
         progress(name, n, None, "rows")
     return pl.concat(chunks, rechunk=True)
