@@ -63,6 +63,7 @@ class Settings:
     ensemble: int = 3  # GNNs trained from seeds seed, seed+1, ... whose mean logit is the score (1: a single model)
     train_batch_size: int = 0  # 0: full-batch training; N: mini-batches of N seed entities on sampled neighbourhoods
     train_fanout: int = 10  # mini-batches: sampled in-neighbours per node, edge type and hop
+    train_steps: int = 0  # mini-batches: at most this many batches per epoch (0: one pass over every target)
 
     # --- nightly ---
     retrain_every_days: int = 7  # retrain on this schedule (0: only on drift)
@@ -109,7 +110,8 @@ class Settings:
 # The settings a model is trained with: saved with the model (models.py) and reapplied to settings for baselines
 # and retraining, so they are listed here once.
 HYPERPARAMETERS = ("seed", "epochs", "hidden", "layers", "lr", "patience", "propagate_alpha", "dropout", "weight_decay",
-                   "val_share", "label_trick", "ensemble", "train_batch_size", "train_fanout")
+                   "val_share", "label_trick", "ensemble", "train_batch_size", "train_fanout",
+                   "train_steps")
 
 
 def hyperparameters(settings: Settings) -> dict[str, Any]:

@@ -93,10 +93,13 @@ def val_auprc(model: torch.nn.Module, x: dict, edge_index: dict, labels: dict[st
 @dataclass
 class MiniBatch:
     """Mini-batch training: `size` seed entities per step, each with up to `fanout` sampled in-neighbours per edge
-    type and hop (sampler.NeighborSampler). Memory per step is bounded by these, not by the graph."""
+    type and hop (sampler.NeighborSampler). Memory per step is bounded by these, not by the graph. An epoch is at
+    most `steps` batches of freshly shuffled targets (0: one pass over all of them), so an epoch's cost does not grow
+    with the graph either."""
 
     size: int
     fanout: int
+    steps: int = 0
 
 
 def _step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_index: dict, y: dict,
@@ -112,13 +115,14 @@ def _step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edg
 
 def _minibatch_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, sampler: NeighborSampler,
                      y: dict, idx: dict[str, torch.Tensor], pos_weight: dict, size: int,
-                     rng: np.random.Generator) -> float:
-    """One pass over the targets `idx` in shuffled batches of `size` seeds, each on its sampled neighbourhood;
-    returns the mean loss."""
+                     rng: np.random.Generator, steps: int = 0) -> float:
+    """One pass over the targets `idx` in shuffled batches of `size` seeds (the first `steps` batches only, when
+    steps > 0), each on its sampled neighbourhood; returns the mean loss."""
     pairs = [(t, int(i)) for t, v in idx.items() for i in v.tolist()]
     order = rng.permutation(len(pairs))
     losses = []
-    for start in range(0, len(pairs), size):
+    starts = range(0, len(pairs), size)
+    for start in starts[:steps] if steps > 0 else starts:
         seeds: dict[str, list[int]] = {}
         for j in order[start:start + size]:
             seeds.setdefault(pairs[j][0], []).append(pairs[j][1])
@@ -171,7 +175,8 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
         if sampler is None:
             loss = _step(model, optimizer, x_epoch, edge_index, y, idx, pos_weight)
         else:
-            loss = _minibatch_epoch(model, optimizer, x_epoch, sampler, y, idx, pos_weight, minibatch.size, rng)
+            loss = _minibatch_epoch(model, optimizer, x_epoch, sampler, y, idx, pos_weight, minibatch.size, rng,
+                                    minibatch.steps)
         val = val_auprc(model, x_val, edge_index, labels, split.val)
         score = float(np.mean(list(val.values()))) if val else -loss
         history.append(score)

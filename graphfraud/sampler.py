@@ -65,18 +65,26 @@ class NeighborSampler:
         return nbr[pos], dst
 
     def sample(self, seeds: dict[str, np.ndarray]) -> Batch:
-        pos = {t: np.full(n, -1, np.int64) for t, n in self.num_nodes.items()}  # global -> local id (-1: absent)
+        # global -> local ids per type, as sorted global ids and their local ids: memory follows the batch, not the
+        # graph (no array of the graph's size per batch)
+        seen = {t: np.zeros(0, np.int64) for t in self.num_nodes}
+        local = {t: np.zeros(0, np.int64) for t in self.num_nodes}
         nodes: dict[str, list[np.ndarray]] = {t: [] for t in self.num_nodes}
         size = {t: 0 for t in self.num_nodes}
 
         def add(t: str, ids: np.ndarray) -> np.ndarray:
             """Give the not yet seen `ids` of type t the next local ids; returns those new global ids."""
             uniq = np.unique(ids)
-            new = uniq[pos[t][uniq] < 0]
-            pos[t][new] = np.arange(size[t], size[t] + len(new))
+            new = uniq[~np.isin(uniq, seen[t], assume_unique=True)]
+            order = np.argsort(np.concatenate([seen[t], new]), kind="stable")
+            seen[t] = np.concatenate([seen[t], new])[order]
+            local[t] = np.concatenate([local[t], np.arange(size[t], size[t] + len(new))])[order]
             size[t] += len(new)
             nodes[t].append(new)
             return new
+
+        def pos(t: str, ids: np.ndarray) -> np.ndarray:
+            return local[t][np.searchsorted(seen[t], ids)]
 
         frontier = {t: add(t, np.asarray(s, np.int64)) for t, s in seeds.items() if len(s)}
         n_seeds = {t: len(v) for t, v in frontier.items()}
@@ -89,7 +97,7 @@ class NeighborSampler:
                 src, dst = self._draw(et, frontier[et[2]], k)
                 if len(src):
                     nxt.setdefault(et[0], []).append(add(et[0], src))
-                    edges[et].append((pos[et[0]][src], pos[et[2]][dst]))
+                    edges[et].append((pos(et[0], src), pos(et[2], dst)))
             frontier = {t: np.concatenate(v) for t, v in nxt.items() if sum(map(len, v))}
         edge_index = {}
         for et, parts in edges.items():

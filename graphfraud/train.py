@@ -55,7 +55,7 @@ def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: date
                                                            weight_decay=settings.weight_decay),
                          x, edge_index, export.labels, split, settings.epochs, settings.patience, progress,
                          label_input=label_input, seed=settings.seed,
-                         minibatch=MiniBatch(settings.train_batch_size, settings.train_fanout)
+                         minibatch=MiniBatch(settings.train_batch_size, settings.train_fanout, settings.train_steps)
                          if settings.train_batch_size > 0 else None)
     shown = {t: np.isin(np.arange(len(v)), split.train[t]) for t, v in export.labels.items()}
     x_val = with_known_fraud(x, export.labels, shown) if label_input else x

@@ -74,7 +74,8 @@ def test_random_graph_invariants():
 
 def test_minibatch_training_learns_what_full_batch_learns():
     """Fraud cards are the ones on flagged devices: only one hop of message passing shows it. Mini-batch training
-    on sampled neighbourhoods reaches the same validation AUPRC as full-batch training (both near 1)."""
+    on sampled neighbourhoods reaches the same validation AUPRC as full-batch training (both near 1), also with a
+    budget of two batches per epoch (train_steps)."""
     from graphfraud.fit import MiniBatch, fit, split_labels
     from graphfraud.model import ModelConfig, Scorer
 
@@ -92,10 +93,35 @@ def test_minibatch_training_learns_what_full_batch_learns():
     cfg = ModelConfig(node_types=["card", "device"], edge_types=list(edges), in_dims={"card": 4, "device": 4},
                       hidden=16, layers=1)
     got = {}
-    for name, mb in (("full", None), ("mini", MiniBatch(size=64, fanout=5))):
+    for name, mb in (("full", None), ("mini", MiniBatch(size=64, fanout=5)),
+                     ("budget", MiniBatch(size=64, fanout=5, steps=2))):
         torch.manual_seed(0)
         m = Scorer(cfg)
         r = fit(m, torch.optim.Adam(m.parameters(), lr=0.01), x, edges, labels, split, epochs=40, patience=40,
                 seed=0, minibatch=mb)
         got[name] = r.val_auprc["card"]
-    assert got["full"] > 0.9 and got["mini"] > 0.9, got
+    assert got["full"] > 0.9 and got["mini"] > 0.9 and got["budget"] > 0.9, got
+
+
+def test_an_epoch_takes_at_most_train_steps_batches():
+    """With a budget, an epoch is that many optimiser steps whatever the number of targets; without, one per batch."""
+    from graphfraud.fit import _minibatch_epoch
+    from graphfraud.model import ModelConfig, Scorer
+
+    rng = np.random.default_rng(0)
+    cd = torch.from_numpy(np.stack([np.arange(300), rng.integers(0, 30, 300)]))
+    edges = {CD: cd, DC: cd.flip(0)}
+    x = {"card": torch.randn(300, 3), "device": torch.randn(30, 3)}
+    y = {"card": (torch.arange(300) % 10 == 0).float(), "device": torch.zeros(30)}
+    m = Scorer(ModelConfig(node_types=["card", "device"], edge_types=list(edges), in_dims={"card": 3, "device": 3},
+                           hidden=8, layers=1))
+    sampler = NeighborSampler(edges, {"card": 300, "device": 30}, [5], seed=0)
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    calls = []
+    opt.register_step_post_hook(lambda *a: calls.append(1))
+    idx = {"card": torch.arange(300)}
+    pos_weight = {"card": torch.tensor(1.0)}
+    _minibatch_epoch(m, opt, x, sampler, y, idx, pos_weight, 32, rng, steps=3)
+    assert len(calls) == 3
+    _minibatch_epoch(m, opt, x, sampler, y, idx, pos_weight, 32, rng)
+    assert len(calls) == 3 + 10  # 300 targets in batches of 32
