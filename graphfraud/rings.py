@@ -16,7 +16,7 @@ Pipeline (find_rings):
 3. Rings (ring_groups): connected components of its card-device/ip and device-ip links, each split by Louvain
    communities where the split is clear (communities whose mutual link weight is large relative to the smaller
    one are merged back); merchants join the one group that holds most of their cards. Groups bound by visit windows
-   at the same time are merged (merge_concurrent: one burst, several shops).
+   at the same time or at the same shop are merged (merge_concurrent: one burst, several shops; the next burst).
 4. Each ring gets members with roles, binding evidence, behaviour statistics, a type and a score (ring_score).
 
 Ring ids are stable across runs (assign_ids): a ring reuses the id of the previous run's ring it overlaps with
@@ -144,8 +144,7 @@ def visit_windows(export: Any) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
     leaves behind. Each (merchant, UTC day) with first visits is a window. Its surprise is -log10 of the Poisson
     chance of that many first visits, the expectation being the merchant's other first visits spread over its days as
     everybody's are (first visits crowd the early days of any history). Returns the window ids ("merchant@day"), the
-    card -> window edge table (the card's link to the merchant) and per window its merchant (index), day (days since
-    the epoch) and surprise."""
+    card -> window edge table (the card's link to the merchant) and per window its merchant (index) and surprise."""
     e = export.edges.get((CARD, "pays", MERCHANT))
     if e is None or e.height == 0:
         return [], pl.DataFrame(), pl.DataFrame()
@@ -166,13 +165,12 @@ def visit_windows(export: Any) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
     ids = [f"{merchants[m]}@{datetime.fromtimestamp(d * 86_400, tz=timezone.utc).date().isoformat()}"
            for m, d in zip(win["dst"].to_list(), win["day"].to_list())]
     edges = e.join(win.select("dst", "day", "w"), on=["dst", "day"]).with_columns(dst=pl.col("w")).drop("w", "day")
-    return ids, edges.sort("src", "dst"), win.select("dst", "day").rename({"dst": "merchant"}).with_columns(
-        surprise=pl.Series(surprise))
+    return ids, edges.sort("src", "dst"), pl.DataFrame({"merchant": win["dst"], "surprise": surprise})
 
 
 def with_visits(export: Any) -> Any:
     """The export with visit windows as a binding node type (VISIT), when it has no binding entity of its own;
-    else the export itself. The windows' merchant, day and surprise ride along as their features."""
+    else the export itself. The windows' merchant and surprise ride along as their features."""
     if any(t in export.ids for t in binding_types()):
         return export
     ids, edges, windows = visit_windows(export)
@@ -235,13 +233,14 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
         # (not a visit window: two risky cards paying a shop for the first time on one day is no sign of a ring)
         scored[col] = (scored[col] & cfg.head_anchors) | (by_mean & (col != VISIT))
         # ... or whose burst of cards stands out without any label (features.burst_anomaly: a card-testing device
-        # in a world where nobody charged its cards back)
+        # in a world where nobody charged its cards back; in card-present data, a merchant-day whose first visits
+        # no ordinary day explains, visit_windows)
+        odd = None
         if cfg.anomaly < 1 and col in binding_types() and col in getattr(export, "features", {}):
             odd = burst_anomaly(export.features[col]) >= cfg.anomaly
-            scored[col] |= odd & (n >= cfg.min_shared) & (n <= cfg.max_anchor_cards)
-        # ... or, in card-present data, a merchant-day whose first visits no ordinary day explains (visit_windows)
-        if col == VISIT:
+        elif col == VISIT:
             odd = export.features[VISIT]["surprise"].to_numpy() >= cfg.visit_surprise
+        if odd is not None:
             scored[col] |= odd & (n >= cfg.min_shared) & (n <= cfg.max_anchor_cards)
     inc = {t: scored[t].copy() for t in types}
     inc["card"] = np.zeros(n_card, dtype=bool)
@@ -272,7 +271,8 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
             cshare = np.divide(k, n, out=np.zeros(n_col), where=n > 0)
             # A risky entity stays while its included cards are >= col_share of its cards (a public IP or a popular
             # merchant, mostly clean cards, drops out whatever its score); an unscored one joins with min_shared.
-            # A visit window joins only as an anchor: ordinary days of first visits would chain rings together.
+            # With visit windows (card-present data) windows and merchants join only as anchors: ordinary days of
+            # first visits and shops shared by chance would chain rings together.
             need = np.where(scored[col], 1, np.inf if VISIT in inc else cfg.min_shared)
             # An anchor no card has joined through yet stays (it binds nothing until one does).
             inc[col] = ((k >= need) & (cshare >= cfg.col_share)) | (scored[col] & (k == 0))
@@ -414,22 +414,20 @@ def merge_concurrent(export: Any, parts: list[set[Node]]) -> list[set[Node]]:
     groups with anchored windows at one shop (the same ring's next burst there: on the dev suite merging at any
     distance in time beat 0, 3 and 10 days)."""
     e = _edge_arrays(export, VISIT_EDGE)
-    win = export.features[VISIT]
-    w_merchant = win["merchant"].to_numpy()
-    spans: list[tuple[int, int, int]] = []  # (start ms, end ms, part)
+    w_merchant = export.features[VISIT]["merchant"].to_numpy()
+    card_part = np.full(len(export.ids[CARD]), -1)
+    win_part = np.full(len(export.ids[VISIT]), -1)
     at_shop: dict[int, list[int]] = defaultdict(list)  # merchant -> the parts with a window there
     for k, part in enumerate(parts):
         for t, i in part:
-            if t == VISIT:
+            if t == CARD:
+                card_part[i] = k
+            elif t == VISIT:
+                win_part[i] = k
                 at_shop[int(w_merchant[i])].append(k)
-        cards = np.zeros(len(export.ids[CARD]), dtype=bool)
-        cards[[i for t, i in part if t == CARD]] = True
-        wins = np.zeros(len(export.ids[VISIT]), dtype=bool)
-        wins[[i for t, i in part if t == VISIT]] = True
-        keep = cards[e["src"]] & wins[e["dst"]]
-        for w in np.unique(e["dst"][keep]):
-            ts = e["first_ts"][keep & (e["dst"] == w)]
-            spans.append((int(ts.min()), int(ts.max()), k))
+    own = (win_part[e["dst"]] >= 0) & (card_part[e["src"]] == win_part[e["dst"]])  # a part's cards at its windows
+    spans = pl.DataFrame({"w": e["dst"][own], "k": win_part[e["dst"][own]], "ts": e["first_ts"][own]}).group_by(
+        "w", "k").agg(a=pl.col("ts").min(), b=pl.col("ts").max()).select("a", "b", "k").rows()
     pairs = [(ks[0], k) for ks in at_shop.values() for k in ks[1:]]
     spans.sort()
     end, owner = -1, -1
@@ -582,7 +580,7 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
         sc = float(_score(scores, export, t)[i])
         ring_cards = [n for n in sub.neighbors((t, i)) if n[0] == "card"] if t != "card" else []
         if t == VISIT:  # evidence through its merchant, never a member
-            m = export.ids[MERCHANT].index(export.ids[VISIT][i].rsplit("@", 1)[0])
+            m = int(export.features[VISIT]["merchant"][i])
             if len(ring_cards) >= 2:
                 visits[m] = max(visits.get(m, 0), len(ring_cards))
                 bound_cards.update(ring_cards)
