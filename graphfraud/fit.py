@@ -17,6 +17,7 @@ from sklearn.metrics import average_precision_score
 
 from .errors import GraphfraudError
 from .features import with_known_fraud
+from .model import adjacency
 from .sampler import NeighborSampler
 
 Progress = Callable[[str, int, "int | None", str], None]  # (stage, done, total or None, note)
@@ -165,6 +166,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
         hops = len(model.encoder.convs)  # a Scorer: one sampled hop per message-passing layer
         sampler = NeighborSampler(edge_index, {t: v.shape[0] for t, v in x.items()}, [minibatch.fanout] * hops,
                                   seed=seed)
+    edge_index = adjacency(edge_index, {t: v.shape[0] for t, v in x.items()})  # converted once, not every epoch
     for epoch in range(1, epochs + 1):
         if label_input:
             shown = {t: in_train[t] & (rng.random(len(m)) < SHOW_SHARE) for t, m in in_train.items()}

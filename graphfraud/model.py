@@ -5,11 +5,13 @@ connections and LayerNorm -> per-type decoder MLP over [hidden state, raw input 
 logits of `members` Scorers trained from different seeds (a seed ensemble: one training run on a few hundred known
 frauds varies with its seed; the mean does much less), then applies Platt scaling.
 With layers=0 it sees no graph at all: that is the MLP baseline, trained by the same loop.
-Full-batch, CPU-friendly: no pyg-lib or torch-sparse needed.
+Full-batch, CPU-friendly: no pyg-lib or torch-sparse needed. Edges reach SAGEConv as transposed sparse CSR adjacency
+matrices (`adjacency`), so each mean aggregation is one sparse-dense product instead of E gathered messages.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import torch
@@ -40,6 +42,28 @@ class ModelConfig:
         return cls(**{**d, "edge_types": [tuple(e) for e in d["edge_types"]]})
 
 
+def adjacency(edge_index: dict[EdgeType, Tensor], num_nodes: dict[str, int]) -> dict[EdgeType, Tensor]:
+    """Each edge type's [2, E] index as its transposed adjacency, a sparse CSR [num_dst, num_src] matrix (entries 1).
+    SAGEConv then aggregates with torch.sparse.mm(adj, x, "mean"): the same means as gathering E messages and
+    scattering them, without the [E, hidden] message tensor, and on CPU about 5x faster per training step (measured
+    on a dev world). Indices that are already sparse pass through; duplicate edges would count twice, as they do in
+    the scatter (export edges are unique pairs)."""
+    out = {}
+    for et, e in edge_index.items():
+        if e.layout != torch.strided:
+            out[et] = e
+            continue
+        n_src, n_dst = num_nodes[et[0]], num_nodes[et[2]]
+        order = torch.argsort(e[1] * n_src + e[0])  # rows (destinations) ascending, then columns (sources)
+        crow = torch.zeros(n_dst + 1, dtype=torch.int64)
+        crow[1:] = torch.cumsum(torch.bincount(e[1], minlength=n_dst), 0)
+        with warnings.catch_warnings():  # "Sparse CSR tensor support is in beta state": the product used here is not
+            warnings.simplefilter("ignore", UserWarning)
+            out[et] = torch.sparse_csr_tensor(crow, e[0][order], torch.ones(e.shape[1]), (n_dst, n_src),
+                                              check_invariants=False)  # valid by construction
+    return out
+
+
 class HeteroEncoder(nn.Module):
     """Node states after `layers` hops of typed message passing: dict type -> [num_nodes, hidden]."""
 
@@ -55,6 +79,7 @@ class HeteroEncoder(nn.Module):
             nn.ModuleDict({t: nn.LayerNorm(cfg.hidden) for t in cfg.node_types}) for _ in range(cfg.layers))
 
     def forward(self, x: dict[str, Tensor], edge_index: dict[EdgeType, Tensor]) -> dict[str, Tensor]:
+        edge_index = adjacency(edge_index, {t: v.shape[0] for t, v in x.items()})  # no-op when already sparse
         h = {t: torch.relu(self.proj[t](x[t])) for t in x}
         for conv, norm in zip(self.convs, self.norms):
             msg = conv(h, edge_index)
@@ -103,6 +128,7 @@ class FraudGNN(nn.Module):
             self.register_buffer(f"platt_{t}", torch.tensor([1.0, 0.0]))
 
     def forward(self, x: dict[str, Tensor], edge_index: dict[EdgeType, Tensor]) -> dict[str, Tensor]:
+        edge_index = adjacency(edge_index, {t: v.shape[0] for t, v in x.items()})  # once for all members
         outs = [m(x, edge_index) for m in self.members]
         return {t: torch.stack([o[t] for o in outs]).mean(0) for t in outs[0]}
 
