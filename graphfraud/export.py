@@ -18,8 +18,11 @@ fraud at the cut-off.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Callable
+from itertools import chain, islice
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -77,41 +80,63 @@ def default_cutoff(graph: Graph, test_share: float = 0.2) -> datetime:
     return t.replace(hour=0, minute=0, second=0, microsecond=0) + (timedelta(days=1) if t.hour >= 12 else timedelta())
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for a block. A stream keeps up to STREAM_CHUNK fresh records (and
+    their lists) alive, none in a reference cycle, and every collection walks them all: on a 1M-row export that was
+    a third of the time (export 54 s -> 41 s paused, against 35 s for iterating the bare records)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _stream_frame(graph: Graph, name: str, params: dict, schema: dict, progress: Progress | None) -> pl.DataFrame:
     """Stream a query's rows into one polars frame, STREAM_CHUNK rows at a time (bounded Python memory), column-wise
     from the records' value tuples. The query returns card, merchant, `links` ([entity_type, entity_id] pairs), then
-    the schema's other plain columns in schema order; links fill the entity columns a row has, the rest stay null."""
+    the schema's other plain columns in schema order; links fill the entity columns a row has, the rest stay null.
+    Every per-row step runs in C (islice, zip, chain, polars): on a 1M-row export the Python side adds a few seconds
+    to the driver's own decoding."""
     plain = [c for c in schema if c not in ENTITY_SCHEMA or c in ("card", "merchant")]
     linked = [c for c in schema if c not in plain]
+
+    def frame_of(rows: list) -> pl.DataFrame:
+        # tuple.__iter__: the record's values at C speed. neo4j.Record overrides __iter__ with a Python generator that
+        # checks each value for a failed hydration (11 of a 1M-row export's 50 s); these queries return only strings,
+        # numbers, booleans and lists of them, which are never hydrated.
+        cols = list(zip(*map(tuple.__iter__, rows))) if rows else [()] * (len(plain) + 1)
+        frame = pl.DataFrame({c: cols[i if i < 2 else i + 1] for i, c in enumerate(plain)},  # column 2 is `links`
+                             schema={c: schema[c] for c in plain}).with_row_index("_row")
+        links = cols[2]
+        pairs = list(chain.from_iterable(links))  # [entity_type, entity_id] of every row, flattened
+        if pairs and linked:
+            types, ids = zip(*pairs)
+            long = pl.DataFrame({"_row": np.repeat(np.arange(len(links), dtype=np.uint32), list(map(len, links))),
+                                 "t": types, "v": ids}, schema={"_row": pl.UInt32, "t": pl.String, "v": pl.String})
+            wide = long.filter(pl.col("t").is_in(linked)).pivot(on="t", index="_row", values="v",
+                                                                aggregate_function="first")
+            frame = frame.join(wide, on="_row", how="left")
+        return frame.select(pl.col(c).cast(schema[c]) if c in frame.columns else pl.lit(None, schema[c]).alias(c)
+                            for c in schema)
+
     chunks: list[pl.DataFrame] = []
-    rows: list[tuple] = []
     n = 0
-
-    def flush() -> None:
-        cols = list(zip(*rows)) if rows else [()] * (len(plain) + 1)
-        data = {c: cols[i if i < 2 else i + 1] for i, c in enumerate(plain)}  # column 2 is `links`
-        for c in linked:
-            data[c] = [None] * len(rows)
-        for k, links in enumerate(cols[2]):
-            for t, v in links:
-                if t in data:
-                    data[t][k] = v
-        chunks.append(pl.DataFrame({c: data[c] for c in schema}, schema=schema))
-        rows.clear()
-
-    for row in graph.stream(name, params):
-        if not n and list(row.keys()) != [*plain[:2], "links", *plain[2:]]:
-            raise GraphfraudError(f"cypher/{name}.cypher returns {list(row.keys())}, not the export's columns")
-        rows.append(row)
-        n += 1
-        if n % STREAM_CHUNK == 0:
-            flush()
+    records = iter(graph.stream(name, params))
+    with gc_paused():
+        while rows := list(islice(records, STREAM_CHUNK)):
+            if not n and list(rows[0].keys()) != [*plain[:2], "links", *plain[2:]]:
+                raise GraphfraudError(f"cypher/{name}.cypher returns {list(rows[0].keys())}, not the export's columns")
+            chunks.append(frame_of(rows))
+            n += len(rows)
+            del rows
             if progress:
                 progress(name, n, None, "rows")
-    flush()
-    if progress:
+    if progress and not n:
         progress(name, n, None, "rows")
-    return pl.concat(chunks, rechunk=True)
+    return pl.concat(chunks, rechunk=True) if chunks else frame_of([])
 
 
 def read_transactions(graph: Graph, cutoff: datetime, progress: Progress | None = None) -> pl.DataFrame:

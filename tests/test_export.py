@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from graphfraud.export import export_graph, later_labels
+from graphfraud import export
+from graphfraud.export import export_graph, later_labels, read_transactions
 from graphfraud.features import feature_names
 
 CUTOFF = datetime(2024, 1, 10, tzinfo=timezone.utc)
@@ -84,6 +85,19 @@ def test_export_exact_tensors(small_graph):
     assert dev["n_cards"].to_list() == [2] and dev["n_tx"].to_list() == [3] and dev["n_ips"].to_list() == [2]
     merchant = ex.features["merchant"]
     assert merchant["n_cards"].to_list() == [2, 2] and merchant["top_card_share"].to_list() == [0.5, 0.5]
+
+
+def test_transactions_stream_into_the_same_frame_in_chunks(small_graph, monkeypatch):
+    """Rows cross chunk boundaries (2 rows per chunk, 4 rows) and entity links land in their own row's columns."""
+    whole = read_transactions(small_graph, CUTOFF).sort("ts")
+    assert whole["card"].to_list() == ["c1", "c1", "c2", "c3"]
+    assert whole["device"].to_list() == ["d1", "d1", "d1", None] and whole["ip"].to_list() == ["ip1", "ip1", "ip2", None]
+    assert whole["amount"].to_list() == [12.5, 100.0, 5.0, 40.0] and whole["declined"].to_list() == [0, 1, 0, 0]
+    monkeypatch.setattr(export, "STREAM_CHUNK", 2)
+    assert read_transactions(small_graph, CUTOFF).sort("ts").equals(whole)
+    monkeypatch.setattr(export, "STREAM_CHUNK", 3)
+    assert read_transactions(small_graph, CUTOFF).sort("ts").equals(whole)
+    assert read_transactions(small_graph, at(1)).height == 0  # nothing before the first payment: an empty frame
 
 
 def test_labels_known_before_cutoff_only(small_graph):
