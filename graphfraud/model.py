@@ -45,8 +45,8 @@ class ModelConfig:
 def adjacency(edge_index: dict[EdgeType, Tensor], num_nodes: dict[str, int]) -> dict[EdgeType, Tensor]:
     """Each edge type's [2, E] index as its transposed adjacency, a sparse CSR [num_dst, num_src] matrix (entries 1).
     SAGEConv then aggregates with torch.sparse.mm(adj, x, "mean"): the same means as gathering E messages and
-    scattering them, without the [E, hidden] message tensor, and on CPU about 5x faster per training step (measured
-    on a dev world). Indices that are already sparse pass through; duplicate edges would count twice, as they do in
+    scattering them, without the [E, hidden] message tensor: on CPU a training step on a dev world went from 2.6 s to
+    0.6 s, and the 1M bench's training from 1,449 s to 820 s. Indices that are already sparse pass through; duplicate edges would count twice, as they do in
     the scatter (export edges are unique pairs)."""
     out = {}
     for et, e in edge_index.items():
