@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from itertools import chain, islice
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import chain, islice
 
 import numpy as np
 import polars as pl
@@ -131,7 +131,6 @@ def _stream_frame(graph: Graph, name: str, params: dict, schema: dict, progress:
                 raise GraphfraudError(f"cypher/{name}.cypher returns {list(rows[0].keys())}, not the export's columns")
             chunks.append(frame_of(rows))
             n += len(rows)
-            del rows
             if progress:
                 progress(name, n, None, "rows")
     if progress and not n:
