@@ -17,7 +17,7 @@ from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform, expor
 from graphfraud.features import FeatureStats, feature_names
 from graphfraud.generate import generate
 from graphfraud.ingest import build_graph
-from graphfraud.model import FraudGNN, ModelConfig, adjacency
+from graphfraud.model import FraudGNN, ModelConfig, adjacency, dropout
 from graphfraud.models import latest_model_dir, load_model
 from graphfraud.predict import predict
 from graphfraud.features import model_inputs as inputs
@@ -71,6 +71,22 @@ def test_adjacency_is_the_transposed_matrix_and_aggregates_as_the_scatter_does()
     xa, xb = torch.randn(3, 4), torch.randn(3, 4)
     assert torch.allclose(conv((xa, xb), adj[("a", "r", "b")]), conv((xa, xb), e), atol=1e-6)
     assert torch.allclose(conv((xb, xa), adj[("b", "s", "a")]), conv((xb, xa), empty), atol=1e-6)
+
+
+def test_dropout_drops_its_share_keeps_the_expectation_and_follows_the_torch_seed():
+    x = torch.ones(400, 250)
+    torch.manual_seed(3)
+    a = dropout(x, 0.25, True)
+    torch.manual_seed(3)
+    assert torch.equal(a, dropout(x, 0.25, True))  # torch.manual_seed fixes the mask
+    assert not torch.equal(a, dropout(x, 0.25, True))  # and each call draws a fresh one
+    assert torch.allclose(a.unique(), torch.tensor([0.0, 256 / 192]))  # p = 64/256: kept units scaled by 1/(1-p)
+    assert abs(float((a == 0).float().mean()) - 0.25) < 0.01
+    assert abs(float(a.mean()) - 1.0) < 0.01
+    assert dropout(x, 0.25, False) is x and dropout(x, 0.0, True) is x
+    g = torch.ones(3, 4, requires_grad=True)
+    dropout(g, 0.5, True).sum().backward()
+    assert set(g.grad.unique().tolist()) <= {0.0, 2.0}  # gradients flow through the kept units only
 
 
 def test_ensemble_scores_the_mean_logit_of_distinct_members():
