@@ -529,6 +529,7 @@ def train_cmd(
     cutoff: Annotated[Optional[str], typer.Option("--cutoff", help=CutoffHelp)] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Folder that receives the versioned model directory <version>/ (default: settings models dir).")] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Maximum training epochs (early stopping on validation AUPRC may end sooner).")] = None,
+    nproc: Annotated[Optional[int], typer.Option("--nproc", help="Train data-parallel in this many processes on this machine (DistributedDataParallel, gloo): each trains on its share of the entities. Under torchrun leave it at 1: each process torchrun starts runs this command and joins its group; rank 0 saves the model.")] = None,
     config: ConfigOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -538,7 +539,7 @@ def train_cmd(
     from graphfraud.db import Graph
     from graphfraud.train import train
 
-    s = settings(config, epochs=epochs)
+    s = settings(config, epochs=epochs, train_nproc=nproc)
     with Graph.connect(s) as g, Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"),
                                  TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=err,
                                  disable=json_) as bar:
@@ -550,6 +551,8 @@ def train_cmd(
             bar.update(tasks[stage], completed=done, total=total, note=note)
 
         result = train(g, s, _parse_cutoff(cutoff), out_dir, progress)
+    if not result.primary:  # another torchrun process: rank 0 saved the model and reports it
+        return
     summary = {"version": result.version, "path": str(result.path), **result.metrics}
     if json_:
         print_json(summary)

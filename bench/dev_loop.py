@@ -58,6 +58,29 @@ def default_cutoff(h: History) -> datetime:
     return t.replace(hour=0, minute=0, second=0, microsecond=0) + (timedelta(days=1) if t.hour >= 12 else timedelta())
 
 
+def node_auprc(world: Path, h: History, model_dir: Path) -> dict[str, float]:
+    """AUPRC per node type of the model's scores as of its cut-off, on the entities not known as fraud then, against
+    the planted truth (as evaluate.truth_labels: ring members with a ring payment before the cut-off are positives;
+    members whose ring payments all come later are left out; everyone else is negative)."""
+    cutoff = load_model(model_dir).cutoff
+    cut = h.as_of(cutoff)
+    raw = pl.read_parquet(world / "transactions" / "*.parquet").filter(
+        pl.col("timestamp").dt.epoch("ms") < int(cutoff.timestamp() * 1000))
+    fraud = raw.join(pl.read_parquet(world / "truth" / "fraud_transactions.parquet"), on="transaction_id")
+    active = {(e.name, v) for e in ENTITIES if e.column in fraud.columns
+              for v in fraud[e.column].drop_nulls().unique().to_list()}
+    all_members = {k for _, keys in load_truth(world).values() for k in keys}
+    members = all_members & active
+    ap = {}
+    cut_scores = predict_heads_and_scores(load_model(model_dir), cut)[1]
+    for t in cut.ids:
+        keep = np.array([(t, i) in members or (t, i) not in all_members for i in cut.ids[t]])
+        test = (cut.labels[t] != 1) & keep
+        yy = np.array([(t, i) in members for i in cut.ids[t]])[test]
+        ap[t] = average_precision_score(yy, cut_scores[t][test]) if 0 < yy.sum() < len(yy) else float("nan")
+    return ap
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worlds", type=Path, required=True, help="folder of dev worlds (generated when missing)")
@@ -89,25 +112,7 @@ def main() -> None:
         else:
             model_dir = train(h.as_of(default_cutoff(h)), dataclasses.replace(
                 settings, model_dir=args.worlds / "_models" / name)).path
-        cutoff = load_model(model_dir).cutoff
-        cut = h.as_of(cutoff)
-        # as evaluate.truth_labels: ring members with a ring payment before the cut-off are positives; members whose
-        # ring payments all come later are left out; everyone else is negative
-        raw = pl.read_parquet(world / "transactions" / "*.parquet").filter(
-            pl.col("timestamp").dt.epoch("ms") < int(cutoff.timestamp() * 1000))
-        fraud = raw.join(pl.read_parquet(world / "truth" / "fraud_transactions.parquet"), on="transaction_id")
-        active = {(e.name, v) for e in ENTITIES if e.column in fraud.columns
-                  for v in fraud[e.column].drop_nulls().unique().to_list()}
-        all_members = {k for _, keys in load_truth(world).values() for k in keys}
-        members = all_members & active
-        ap = {}
-        cut_scores = predict_heads_and_scores(load_model(model_dir), cut)[1]
-        for t in ("card", "merchant", "device", "ip"):
-            if t in cut.ids:
-                keep = np.array([(t, i) in members or (t, i) not in all_members for i in cut.ids[t]])
-                test = (cut.labels[t] != 1) & keep
-                yy = np.array([(t, i) in members for i in cut.ids[t]])[test]
-                ap[t] = average_precision_score(yy, cut_scores[t][test]) if 0 < yy.sum() < len(yy) else float("nan")
+        ap = node_auprc(world, h, model_dir)
         whole = h.as_of(h.end)
         heads, propagated = predict_heads_and_scores(load_model(model_dir), whole)
         rings = find_rings(whole, heads if args.ring_scores == "heads" else propagated, cfg)

@@ -64,6 +64,7 @@ class Settings:
     train_batch_size: int = 0  # 0: full-batch training; N: mini-batches of N seed entities on sampled neighbourhoods
     train_fanout: int = 10  # mini-batches: sampled in-neighbours per node, edge type and hop
     train_steps: int = 0  # mini-batches: at most this many batches per epoch (0: one pass over every target)
+    train_nproc: int = 1  # processes that train data-parallel (DistributedDataParallel, gloo); 1: this process alone
 
     # --- nightly ---
     retrain_every_days: int = 7  # retrain on this schedule (0: only on drift)

@@ -15,6 +15,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
+from . import distributed
 from .errors import GraphfraudError
 from .features import with_known_fraud
 from .model import adjacency
@@ -68,8 +69,10 @@ def seed_everything(seed: int) -> None:
 
 def bce_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], idx: dict[str, torch.Tensor],
              pos_weight: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Sum over node types of class-weighted binary cross-entropy on the entities in `idx`."""
-    total = torch.zeros(())
+    """Sum over node types of class-weighted binary cross-entropy on the entities in `idx`. With no such entity (a
+    sampled batch of unlabelled types only) it is a zero still connected to the logits, so backward() works and a
+    data-parallel step stays in step with the other processes."""
+    total = sum((v.sum() * 0.0 for v in logits.values()), torch.zeros(()))
     for t, i in idx.items():
         if t in pos_weight and len(i):
             total = total + torch.nn.functional.binary_cross_entropy_with_logits(
@@ -120,9 +123,9 @@ def _minibatch_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x
     """One pass over the targets `idx` in shuffled batches of `size` seeds (the first `steps` batches only, when
     steps > 0), each on its sampled neighbourhood; returns the mean loss."""
     pairs = [(t, int(i)) for t, v in idx.items() for i in v.tolist()]
-    order = rng.permutation(len(pairs))
+    order = rng.permutation(len(pairs))[distributed.shard(len(pairs))]  # this process's share (all of it alone)
     losses = []
-    starts = range(0, len(pairs), size)
+    starts = range(0, len(order), size)
     for start in starts[:steps] if steps > 0 else starts:
         seeds: dict[str, list[int]] = {}
         for j in order[start:start + size]:
@@ -161,11 +164,15 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
     best_score, best_epoch, best_state, best_val = -float("inf"), 0, copy.deepcopy(model.state_dict()), {}
     history: list[float] = []
     losses: list[float] = []
+    rank, size = distributed.world()
+    # in a process group each process trains on its share of the targets and DDP averages the gradients; a node type
+    # without targets on one process leaves its decoder unused there, hence find_unused_parameters
+    net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if size > 1 else model
     sampler = None
     if minibatch is not None:
         hops = len(model.encoder.convs)  # a Scorer: one sampled hop per message-passing layer
         sampler = NeighborSampler(edge_index, {t: v.shape[0] for t, v in x.items()}, [minibatch.fanout] * hops,
-                                  seed=seed)
+                                  seed=seed + rank)
     edge_index = adjacency(edge_index, {t: v.shape[0] for t, v in x.items()})  # converted once, not every epoch
     for epoch in range(1, epochs + 1):
         if label_input:
@@ -175,9 +182,10 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
         else:
             x_epoch, idx = x, {t: torch.from_numpy(i) for t, i in split.train.items()}
         if sampler is None:
-            loss = _step(model, optimizer, x_epoch, edge_index, y, idx, pos_weight)
+            loss = _step(net, optimizer, x_epoch, edge_index, y, {t: i[rank::size] for t, i in idx.items()},
+                         pos_weight)
         else:
-            loss = _minibatch_epoch(model, optimizer, x_epoch, sampler, y, idx, pos_weight, minibatch.size, rng,
+            loss = _minibatch_epoch(net, optimizer, x_epoch, sampler, y, idx, pos_weight, minibatch.size, rng,
                                     minibatch.steps)
         val = val_auprc(model, x_val, edge_index, labels, split.val)
         score = float(np.mean(list(val.values()))) if val else -loss
