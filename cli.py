@@ -602,6 +602,49 @@ def evaluate_cmd(
     out.print(table)
 
 
+@app.command("verdict")
+def verdict_cmd(
+    ring_id: Annotated[Optional[str], typer.Argument(help="The ring judged (FraudRing.ring_id, as `query top_rings` lists them); or use --entity.")] = None,
+    entity: Annotated[Optional[str], typer.Option("--entity", help="Judge one entity instead of a ring: TYPE:ID, e.g. card:c_1c3e2575.")] = None,
+    fraud: Annotated[bool, typer.Option("--fraud", help="The ring or entity is fraud: it becomes a positive label for the next training (a ring's members too).")] = False,
+    legit: Annotated[bool, typer.Option("--legit", help="The ring or entity is legitimate (an entity becomes a confirmed negative).")] = False,
+    note: Annotated[Optional[str], typer.Option("--note", help="Free text kept with the verdict.")] = None,
+    analyst: Annotated[Optional[str], typer.Option("--analyst", help="Who gave the verdict (default: $USER).")] = None,
+    from_file: Annotated[Optional[Path], typer.Option("--from-file", help="Record many verdicts from a CSV file (columns ring_id or entity, verdict, note, analyst, at: data/README.md); all or none are recorded.")] = None,
+    config: ConfigOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Record an analyst's verdict on a current ring or an entity. Verdicts are kept as history (a later one
+    supersedes an earlier one, both stay) and are labels for the next training. A bad target or file records
+    nothing."""
+    import os
+
+    from graphfraud.db import Graph
+    from graphfraud.verdicts import Verdict, parse_entity, read_file, record
+
+    if from_file is not None:
+        if ring_id or entity or fraud or legit:
+            raise UsageError("--from-file takes the verdicts from the file: give no RING_ID, --entity, --fraud or --legit")
+        verdicts = read_file(from_file)
+    else:
+        if fraud == legit:
+            raise UsageError("give exactly one of --fraud and --legit")
+        if bool(ring_id) == bool(entity):
+            raise UsageError("give a RING_ID or --entity TYPE:ID (one of them)")
+        etype, eid = parse_entity(entity) if entity else (None, None)
+        verdicts = [Verdict("fraud" if fraud else "legit", ring_id=ring_id, entity_type=etype, entity_id=eid,
+                            note=note, analyst=analyst or os.environ.get("USER"))]
+    s = settings(config)
+    with Graph.connect(s) as g:
+        result = record(g, s, verdicts)
+    if json_:
+        print_json(result)
+        return
+    covered = f", covering {result['ring_members_covered']} ring members" if result["ring_members_covered"] else ""
+    out.print(f"recorded {result['verdicts']} verdict(s){covered}: {', '.join(result['verdict_ids'][:5])}"
+              + (" ..." if len(result["verdict_ids"]) > 5 else ""))
+
+
 @app.command("reset")
 def reset_cmd(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: delete every node and relationship of the database.")] = False,

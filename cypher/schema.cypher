@@ -16,3 +16,4 @@ CREATE INDEX transaction_timestamp IF NOT EXISTS FOR (t:Transaction) ON (t.times
 CREATE INDEX transaction_chargeback IF NOT EXISTS FOR (t:Transaction) ON (t.chargeback_at);
 CREATE CONSTRAINT scoring_run_id IF NOT EXISTS FOR (s:ScoringRun) REQUIRE s.run_id IS UNIQUE;
 CREATE CONSTRAINT ring_stage_key IF NOT EXISTS FOR (s:RingStage) REQUIRE (s.run_id, s.ring_id) IS UNIQUE;
+CREATE CONSTRAINT verdict_id IF NOT EXISTS FOR (v:Verdict) REQUIRE v.verdict_id IS UNIQUE;

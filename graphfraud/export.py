@@ -150,12 +150,21 @@ def read_chargebacks(graph: Graph, cutoff: datetime, horizon: datetime) -> pl.Da
 
 
 def read_confirmed(graph: Graph, horizon: datetime) -> pl.DataFrame:
-    """Confirmed labels known before `horizon`: entity_type, entity_id, label (1/0), labelled_ms."""
-    rows = graph.read("export/confirmed_labels", {"horizon": utc(horizon)})
-    return pl.DataFrame(
-        {"entity_type": [r["entity_type"] for r in rows], "entity_id": [r["entity_id"] for r in rows],
-         "label": [_is_fraud(r["label"]) for r in rows], "labelled_ms": [r["labelled_ms"] for r in rows]},
-        schema={"entity_type": pl.String, "entity_id": pl.String, "label": pl.Int8, "labelled_ms": pl.Int64})
+    """Confirmed labels known before `horizon`: entity_type, entity_id, label (1/0), labelled_ms, source. Two
+    sources: labels loaded from files (export/confirmed_labels, source "file") and analysts' verdicts
+    (verdicts/labels, source "verdict"); per entity the later one wins, a verdict winning a tie."""
+    frames = []
+    for source, name in (("file", "export/confirmed_labels"), ("verdict", "verdicts/labels")):
+        rows = graph.read(name, {"horizon": utc(horizon)})
+        frames.append(pl.DataFrame(
+            {"entity_type": [r["entity_type"] for r in rows], "entity_id": [r["entity_id"] for r in rows],
+             "label": [_is_fraud(r["label"]) for r in rows], "labelled_ms": [r["labelled_ms"] for r in rows],
+             "source": [source] * len(rows)},
+            schema={"entity_type": pl.String, "entity_id": pl.String, "label": pl.Int8, "labelled_ms": pl.Int64,
+                    "source": pl.String}))
+    both = pl.concat(frames)  # file rows first: the stable sort keeps a verdict last on a tie
+    return both.sort("labelled_ms", nulls_last=False, maintain_order=True).unique(
+        ["entity_type", "entity_id"], keep="last", maintain_order=True)
 
 
 def _is_fraud(value: object) -> int:

@@ -131,14 +131,19 @@ FOUND = [
 ]
 
 
-@pytest.fixture(scope="module")
-def world(graph: Graph) -> Iterator[Graph]:
-    """The scored world above, written once for this module through parameterised fixture Cypher."""
+def write_world(graph: Graph) -> None:
+    """Empty the graph and write the scored world above through parameterised fixture Cypher."""
     graph.wipe()
     graph.write("test/queries_world", {"entities": ENTITIES, "transactions": TRANSACTIONS,
                                        "model_version": "test-1", "scored_at": "2026-01-11T02:05:00Z",
                                        **cypher_params()})
     graph.write("test/queries_rings", {"runs": RUNS, "rings": RINGS, "found": FOUND})
+
+
+@pytest.fixture(scope="module")
+def world(graph: Graph) -> Iterator[Graph]:
+    """The scored world above, written once for this module."""
+    write_world(graph)
     yield graph
     graph.wipe()
 

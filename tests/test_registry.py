@@ -11,7 +11,7 @@ from graphfraud.features import feature_names
 from graphfraud.validate import ENTITY_TYPES, OPTIONAL
 
 CYPHER = REPO_ROOT / "cypher"
-NON_ENTITY_LABELS = {"Entity", "Transaction", "FraudRing", "ScoringRun", "RingStage", "BatchRun"}
+NON_ENTITY_LABELS = {"Entity", "Transaction", "FraudRing", "ScoringRun", "RingStage", "BatchRun", "Verdict"}
 # Hand-written fixtures and the LOAD CSV baseline may name types; the schema keeps the pre-registry constraints.
 EXEMPT = ("test/", "bench/", "schema.cypher", "admin/migrate_entities.cypher")
 

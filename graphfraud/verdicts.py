@@ -1,0 +1,137 @@
+"""`graphfraud verdict`: analysts' verdicts on rings and entities, kept as history and read back as labels.
+
+A verdict is (:Verdict {verdict_id, verdict, note, analyst, at, run_id})-[:ON]->(ring or entity); a ring verdict
+also covers the ring's members of the moment (cypher/verdicts/record). Nothing is ever deleted: a later verdict on
+the same target supersedes an earlier one and both stay. Every verdict of a call is checked first (known target, a
+ring that is current, a valid verdict) and then all are written in one transaction, under the results lock (a
+scoring run cannot retire a ring in between): either all land or none does.
+Training reads them as labels (verdicts/labels via export.read_confirmed): a fraud verdict on an entity, or on a
+ring it was a member of, makes it a positive dated at the verdict; a legit verdict on an entity, a confirmed
+negative; the later of a verdict and a chargeback or file label wins.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from .config import Settings
+from .db import Graph
+from .errors import UsageError
+from .locks import results_lock
+from .registry import ENTITY_NAMES
+
+VERDICTS = ("fraud", "legit")
+FILE_COLUMNS = ("ring_id", "entity", "verdict", "note", "analyst", "at")  # data/README.md; ring_id or entity per row
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One verdict to record: on a ring (ring_id) or on an entity (entity_type, entity_id)."""
+
+    verdict: str  # fraud | legit
+    ring_id: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    note: str | None = None
+    analyst: str | None = None
+    at: datetime | None = None  # when it was given (default: now)
+
+    @property
+    def target(self) -> str:
+        return f"ring {self.ring_id}" if self.ring_id is not None else f"{self.entity_type} {self.entity_id}"
+
+
+def parse_entity(text: str) -> tuple[str, str]:
+    """'TYPE:ID' (card:c_123, ip:10.0.0.1 ...) as (entity type, id); the type must be one of the registry's."""
+    kind, sep, key = text.partition(":")
+    if not sep or not key:
+        raise UsageError(f"entity {text!r}: expected TYPE:ID, e.g. card:c_1c3e2575")
+    if kind not in ENTITY_NAMES:
+        raise UsageError(f"entity {text!r}: unknown entity type {kind!r} (one of {', '.join(ENTITY_NAMES)})")
+    return kind, key
+
+
+def read_file(path: Path) -> list[Verdict]:
+    """Verdicts from a CSV file (columns FILE_COLUMNS, data/README.md): every row is checked, and the first bad
+    rows are reported together, before anything is written."""
+    try:
+        df = pl.read_csv(path, infer_schema=False)
+    except (OSError, pl.exceptions.PolarsError) as e:
+        raise UsageError(f"{path}: cannot read as CSV: {str(e).splitlines()[0]}") from None
+    if "verdict" not in df.columns or not {"ring_id", "entity"} & set(df.columns):
+        raise UsageError(f"{path}: needs a verdict column and a ring_id or entity column (data/README.md); "
+                         f"found {', '.join(df.columns) or 'none'}")
+    out, errors = [], []
+    for n, row in enumerate(df.iter_rows(named=True), start=2):  # line 1 is the header
+        try:
+            out.append(_from_row(row))
+        except UsageError as e:
+            errors.append(f"line {n}: {e}")
+    if errors:
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise UsageError(f"{path}: nothing recorded; " + "; ".join(errors[:3]) + more)
+    if not out:
+        raise UsageError(f"{path}: no verdicts in the file")
+    return out
+
+
+def _from_row(row: dict) -> Verdict:
+    ring, entity = (row.get("ring_id") or "").strip(), (row.get("entity") or "").strip()
+    if bool(ring) == bool(entity):
+        raise UsageError("give exactly one of ring_id and entity")
+    at = None
+    if (row.get("at") or "").strip():
+        try:
+            at = datetime.fromisoformat(row["at"].strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"at {row['at']!r} is not an ISO 8601 time") from None
+        at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    etype, eid = parse_entity(entity) if entity else (None, None)
+    return check(Verdict(verdict=(row.get("verdict") or "").strip().lower(), ring_id=ring or None, entity_type=etype,
+                         entity_id=eid, note=row.get("note") or None, analyst=row.get("analyst") or None, at=at))
+
+
+def check(v: Verdict) -> Verdict:
+    """A verdict whose own fields are valid (the target's existence is checked against the graph by `record`)."""
+    if v.verdict not in VERDICTS:
+        raise UsageError(f"verdict {v.verdict!r} on {v.target}: expected fraud or legit")
+    if (v.ring_id is None) == (v.entity_id is None):
+        raise UsageError("a verdict is on a ring or on an entity, not both or neither")
+    if v.at is not None and v.at > datetime.now(timezone.utc):
+        raise UsageError(f"verdict on {v.target}: time {v.at.isoformat()} is in the future")
+    return v
+
+
+def record(graph: Graph, settings: Settings, verdicts: list[Verdict]) -> dict:
+    """Record `verdicts` in one transaction after checking every target: an unknown ring or entity, or a ring that
+    is no longer current, fails the whole call (UsageError) with nothing written. Returns counts and verdict ids."""
+    verdicts = [check(v) for v in verdicts]
+    if not verdicts:
+        raise UsageError("no verdicts to record")
+    with results_lock(settings, "graphfraud verdict"):
+        graph.ensure_schema()  # the verdict_id constraint on a graph written before verdicts existed
+        rings = sorted({v.ring_id for v in verdicts if v.ring_id is not None})
+        entities = sorted({(v.entity_type, v.entity_id) for v in verdicts if v.entity_id is not None})
+        found = graph.read("verdicts/resolve", {
+            "rings": rings, "entities": [{"entity_type": t, "entity_id": i} for t, i in entities]})[0]
+        current = {r["ring_id"]: r["current"] for r in found["rings"]}
+        known = {(e["entity_type"], e["entity_id"]) for e in found["entities"]}
+        errors = [f"no ring {r}" for r in rings if r not in current]
+        errors += [f"ring {r} is not current (a later scoring run retired it): judge a current ring"
+                   for r in rings if current.get(r) is False]
+        errors += [f"no {t} {i} in the graph" for t, i in entities if (t, i) not in known]
+        if errors:
+            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+            raise UsageError("nothing recorded: " + "; ".join(errors[:3]) + more)
+        now = datetime.now(timezone.utc)
+        rows = [{"verdict_id": f"V-{uuid.uuid4().hex[:12]}", "ring_id": v.ring_id, "entity_type": v.entity_type,
+                 "entity_id": v.entity_id, "verdict": v.verdict, "note": v.note, "analyst": v.analyst,
+                 "at": int((v.at or now).timestamp() * 1000)} for v in verdicts]
+        done = graph.write("verdicts/record", {"rows": rows})[0]
+    return {"verdicts": done["verdicts"], "ring_members_covered": done["covered"],
+            "verdict_ids": [r["verdict_id"] for r in rows]}

@@ -1,0 +1,114 @@
+"""Analysts' verdicts (verdicts.py, `graphfraud verdict`) on the real Neo4j, on the hand-made scored world of
+tests/test_queries.py: storage as history, ring members covered, supersession, the labels training reads, their
+precedence over file labels, and bad targets or files that record nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+
+from graphfraud.db import Graph
+from graphfraud.errors import UsageError
+from graphfraud.export import export_graph, read_confirmed
+from graphfraud.registry import cypher_params
+from graphfraud.verdicts import Verdict, record
+
+from conftest import cli
+from test_queries import write_world
+
+
+def at(day: int, hour: int = 12) -> datetime:
+    return datetime(2026, 1, day, hour, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def world(graph: Graph) -> Iterator[Graph]:
+    """The scored world of test_queries (rings R-farm, R-test, R-other current; R-old retired), fresh per test."""
+    write_world(graph)
+    yield graph
+    graph.wipe()
+
+
+def verdicts(g: Graph) -> list[dict]:
+    return g.run_text("MATCH (v:Verdict)-[:ON]->(t) OPTIONAL MATCH (v)-[:COVERS]->(m) "
+                      "WITH v, t, collect(m.entity_id) AS covered "
+                      "RETURN v.verdict AS verdict, coalesce(t.ring_id, t.entity_id) AS target, v.run_id AS run, "
+                      "v.analyst AS analyst, v.note AS note, size(covered) AS covered ORDER BY v.at")[1]
+
+
+def labels(g: Graph, horizon: datetime) -> dict[tuple[str, str], tuple[int, str]]:
+    df = read_confirmed(g, horizon)
+    return {(r["entity_type"], r["entity_id"]): (r["label"], r["source"]) for r in df.iter_rows(named=True)}
+
+
+def test_a_ring_verdict_covers_its_members_and_a_later_one_supersedes_it(world, settings):
+    r = record(world, settings, [Verdict("fraud", ring_id="R-farm", analyst="ana", note="same device", at=at(12))])
+    assert r["verdicts"] == 1 and r["ring_members_covered"] == 5 and r["verdict_ids"][0].startswith("V-")
+    farm = {("card", c) for c in ("c_1c3e2575", "c_23b7a267", "c_40fbd832", "c_50c96bbf")} | {("device", "d_f10e1a51")}
+    assert labels(world, at(13)) == {k: (1, "verdict") for k in farm}  # members: positives dated at the verdict
+    assert labels(world, at(12)) == {}  # not yet known before it was given
+
+    record(world, settings, [Verdict("legit", ring_id="R-farm", analyst="bo", at=at(14))])
+    assert verdicts(world) == [  # both kept, in time order
+        {"verdict": "fraud", "target": "R-farm", "run": "run-2", "analyst": "ana", "note": "same device", "covered": 5},
+        {"verdict": "legit", "target": "R-farm", "run": "run-2", "analyst": "bo", "note": None, "covered": 5}]
+    assert labels(world, at(13)) == {k: (1, "verdict") for k in farm}
+    assert labels(world, at(15)) == {}  # clearing the ring withdraws its fraud labels, and makes nobody legit
+
+
+def test_entity_verdicts_outrank_ring_verdicts_and_older_file_labels(world, settings):
+    world.write("ingest/labels", {"rows": [
+        {"entity_type": "card", "entity_id": "c_007", "label": "fraud", "ms": int(at(5).timestamp() * 1000)},
+        {"entity_type": "card", "entity_id": "c_x005", "label": "fraud", "ms": int(at(20).timestamp() * 1000)}],
+        **cypher_params()})
+    record(world, settings, [Verdict("fraud", ring_id="R-test", at=at(12)),
+                             Verdict("legit", entity_type="card", entity_id="c_007", at=at(12)),
+                             Verdict("legit", entity_type="card", entity_id="c_x005", at=at(12))])
+    got = labels(world, at(25))
+    assert got[("card", "c_007")] == (0, "verdict")  # its own verdict beats the ring's (same time) and the file's
+    assert got[("card", "c_008")] == (1, "verdict") and got[("ip", "80.160.218.69")] == (1, "verdict")
+    assert got[("card", "c_x005")] == (1, "file")  # a later file label beats an earlier verdict
+    # and training sees them: the export as of the 13th labels R-test's cards fraud and c_007 confirmed legit
+    ex = export_graph(world, at(13))
+    card = {c: int(ex.labels["card"][i]) for i, c in enumerate(ex.ids["card"])}
+    assert card["c_008"] == card["c_009"] == 1 and card["c_007"] == 0
+
+
+def test_a_bad_target_records_nothing(world, settings):
+    good = Verdict("fraud", ring_id="R-farm")
+    for bad, message in ((Verdict("fraud", ring_id="R-nope"), "no ring R-nope"),
+                         (Verdict("legit", ring_id="R-old"), "ring R-old is not current"),
+                         (Verdict("fraud", entity_type="card", entity_id="c_nope"), "no card c_nope in the graph")):
+        with pytest.raises(UsageError, match=message):
+            record(world, settings, [good, bad])
+    with pytest.raises(UsageError, match="expected fraud or legit"):
+        record(world, settings, [Verdict("maybe", ring_id="R-farm")])
+    assert verdicts(world) == []
+
+
+def test_the_cli_records_one_verdict_or_a_whole_file_and_refuses_a_bad_file(world, tmp_path):
+    p = cli("verdict", "R-test", "--fraud", "--note", "testing burst", "--analyst", "ana", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["ring_members_covered"] == 6
+    p = cli("verdict", "--entity", "card:c_012", "--legit", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["verdicts"] == 1
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ring_id,entity,verdict,note\nR-farm,,fraud,ok\n,card:c_006,maybe,\nR-farm,card:c_006,legit,\n")
+    p = cli("verdict", "--from-file", str(bad))
+    assert p.returncode == 2 and "nothing recorded" in p.stderr
+    assert "line 3: verdict 'maybe' on card c_006" in p.stderr and "line 4: give exactly one of ring_id" in p.stderr
+    assert len(verdicts(world)) == 2  # the good first row was not written either
+
+    good = tmp_path / "good.csv"
+    good.write_text("ring_id,entity,verdict,note,analyst,at\nR-farm,,fraud,ok,bo,2026-01-12T08:00:00Z\n"
+                    ",card:c_006,legit,,bo,\n")
+    p = cli("verdict", "--from-file", str(good), "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["verdicts"] == 2 and len(verdicts(world)) == 4
+    p = cli("verdict", "R-farm", "--fraud", "--legit")
+    assert p.returncode == 2 and "exactly one of --fraud and --legit" in p.stderr
