@@ -27,7 +27,7 @@ def at(day: int, hour: int = 12) -> datetime:
 @pytest.fixture
 def world(graph: Graph) -> Iterator[Graph]:
     """The scored world of test_queries (rings R-farm, R-test, R-other current; R-old retired), fresh per test."""
-    write_world(graph)
+    write_world(graph, verdicts=[])
     yield graph
     graph.wipe()
 
@@ -112,3 +112,38 @@ def test_the_cli_records_one_verdict_or_a_whole_file_and_refuses_a_bad_file(worl
     assert json.loads(p.stdout)["verdicts"] == 2 and len(verdicts(world)) == 4
     p = cli("verdict", "R-farm", "--fraud", "--legit")
     assert p.returncode == 2 and "exactly one of --fraud and --legit" in p.stderr
+
+
+def query(g: Graph, name: str, **params) -> list[dict]:
+    """An investigation query run as `graphfraud query` runs it (parameters as the CLI's strings); plain rows."""
+    from graphfraud.db import plain
+    from graphfraud.queries import run_query
+
+    return [{k: plain(v) for k, v in r.items()} for r in run_query(g, name, {k: str(v) for k, v in params.items()})[1]]
+
+
+def test_review_queue_history_and_precision_queries(world, settings):
+    queue = query(world, "review_queue", limit=10)
+    assert [(r["ring_id"], r["strongest_evidence"], r["shared_by"], r["evidence"]) for r in queue] == [
+        ("R-farm", "device:d_f10e1a51", 4, 2), ("R-test", "device:d_fce5af27", 4, 3), ("R-other", "ip:10.0.0.12", 1, 1)]
+    record(world, settings, [Verdict("fraud", ring_id="R-farm", analyst="ana", at=at(12))])
+    record(world, settings, [Verdict("legit", ring_id="R-test", analyst="bo", at=at(13)),
+                             Verdict("legit", ring_id="R-other", analyst="bo", at=at(13))])
+    record(world, settings, [Verdict("legit", entity_type="card", entity_id="c_007", at=at(14))])
+    record(world, settings, [Verdict("fraud", ring_id="R-test", analyst="bo", note="came back", at=at(20))])
+    assert query(world, "review_queue", limit=10) == []  # every current ring has a verdict
+
+    hist = query(world, "verdict_history", target="c_007")
+    assert [(h["at"][:10], h["verdict"], h["on"], h["via_ring"], h["covered"], h["superseded"]) for h in hist] == [
+        ("2026-01-20", "fraud", "R-test", "R-test", 6, False),
+        ("2026-01-14", "legit", "card:c_007", None, 0, False),
+        ("2026-01-13", "legit", "R-test", "R-test", 6, True)]
+    assert [(h["verdict"], h["superseded"], h["note"]) for h in query(world, "verdict_history", target="R-test")] == [
+        ("fraud", False, "came back"), ("legit", True, None)]
+
+    # latest verdict per ring: R-farm fraud and R-other legit in the week of Monday 12 January, R-test fraud in the next
+    assert query(world, "analyst_precision", since="2026-01-01T00:00:00Z") == [
+        {"week": "2026-01-12", "reviewed": 2, "fraud": 1, "legit": 1, "precision": 0.5},
+        {"week": "2026-01-19", "reviewed": 1, "fraud": 1, "legit": 0, "precision": 1.0}]
+    assert query(world, "analyst_precision", since="2026-01-15T00:00:00Z") == [
+        {"week": "2026-01-19", "reviewed": 1, "fraud": 1, "legit": 0, "precision": 1.0}]

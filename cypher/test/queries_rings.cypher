@@ -2,7 +2,9 @@
 // Parameters: $runs [{run_id, model_version, started_at, finished_at (ISO 8601), status}],
 //   $rings [{ring_id, type, score, size, first_seen, last_seen (ISO 8601), run_id, current (bool), explanation,
 //   members [{kind (card|merchant|device|ip), id, role, score}], evidence [{kind (device|ip|merchant), id, weight}]}],
-//   $found [{run_id, ring_id, size, score}] (what each run found: (:ScoringRun)-[:FOUND {size, score}]->(:FraudRing)).
+//   $found [{run_id, ring_id, size, score}] (what each run found: (:ScoringRun)-[:FOUND {size, score}]->(:FraudRing)),
+//   $verdicts [{verdict_id, ring_id, verdict, at (ISO 8601), analyst, note}] (ring verdicts, as cypher/verdicts/record
+//   writes them: ON the ring, COVERS its members, run_id the ring's).
 CALL {
   UNWIND $runs AS s
   CREATE (:ScoringRun {run_id: s.run_id, model_version: s.model_version, started_at: datetime(s.started_at),
@@ -24,6 +26,15 @@ CALL {
     MATCH (e:Entity {entity_type: x.kind, entity_id: x.id})
     CREATE (r)-[:BOUND_BY {kind: x.kind, weight: x.weight}]->(e)
   }
+}
+CALL {
+  UNWIND $verdicts AS x
+  MATCH (r:FraudRing {ring_id: x.ring_id})
+  CREATE (v:Verdict {verdict_id: x.verdict_id, verdict: x.verdict, at: datetime(x.at), analyst: x.analyst,
+                     note: x.note, run_id: r.run_id})-[:ON]->(r)
+  WITH v, r
+  MATCH (m)-[:MEMBER_OF]->(r)
+  CREATE (v)-[:COVERS]->(m)
 }
 UNWIND $found AS f
 MATCH (s:ScoringRun {run_id: f.run_id})
