@@ -140,13 +140,18 @@ def neo4j_status(config: ConfigOpt = None, json_: JsonOpt = False) -> None:
     """Exit 0 when Bolt answers with the configured credentials, 1 otherwise."""
     from graphfraud import neo4j_server
 
-    st = neo4j_server.status(settings(config))
+    s = settings(config)
+    st = neo4j_server.status(s)
+    # where the login is (never the password itself): the local server's generated password file, or the env
+    login = (f"user {s.neo4j_user}, password in {s.password_file} (readable only by you)"
+             if s.is_local and not s.neo4j_password else f"user {s.neo4j_user}, password as configured (NEO4J_PASSWORD or the config file)")
     if json_:
         print_json({"running": st.running, "uri": st.uri, "pid": st.pid, "browser": st.http_url,
-                    "version": st.version, "edition": st.edition, "home": str(st.home)})
+                    "version": st.version, "edition": st.edition, "home": str(st.home),
+                    "user": s.neo4j_user, "password_file": str(s.password_file) if s.is_local else None})
     elif st.running:
         out.print(f"Neo4j {st.version} {st.edition} answers at {st.uri}"
-                  + (f" (Browser: {st.http_url})" if st.http_url else ""))
+                  + (f" (Browser: {st.http_url})" if st.http_url else "") + f"\nlogin: {login}")
     else:
         out.print(f"Neo4j does not answer at {st.uri}.")
     raise typer.Exit(0 if st.running else 1)

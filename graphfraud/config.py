@@ -66,6 +66,10 @@ class Settings:
     train_steps: int = 0  # mini-batches: at most this many batches per epoch (0: one pass over every target)
     train_nproc: int = 1  # processes that train data-parallel (DistributedDataParallel, gloo); 1: this process alone
 
+    # --- analysts' verdicts ---
+    reraise_growth: float = 0.5  # a ring judged legit is raised again only after this share of new members joined
+    # it (relative to its size when judged), or when a new member is known as fraud
+
     # --- nightly ---
     retrain_every_days: int = 7  # retrain on this schedule (0: only on drift)
     drift_psi: float = 0.2  # population stability index that triggers a retrain

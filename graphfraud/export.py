@@ -200,6 +200,22 @@ def entity_labels(node_type: str, ids: list[str], n_tx: np.ndarray, chargebacks:
     return labels, times
 
 
+def label_sources(labels: dict[str, np.ndarray], ids: dict[str, list[str]],
+                  confirmed: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Per node type, how many labels each source gave (the labels of an export, and the confirmed labels it was
+    built from): analysts' verdicts and label files (confirmed labels, which outrank chargebacks; per entity the
+    latest counts) and chargebacks (the fraud labels no confirmed label overrides)."""
+    if "source" not in confirmed.columns:
+        confirmed = confirmed.with_columns(source=pl.lit("file"))
+    out = {}
+    for t, y in labels.items():
+        conf = confirmed.filter((pl.col("entity_type") == t) & pl.col("entity_id").is_in(ids[t]))
+        by = dict(conf.group_by("source").len().iter_rows())
+        out[t] = {"chargeback": int((y == 1).sum()) - conf.filter(pl.col("label") == 1).height,
+                  "file": int(by.get("file", 0)), "verdict": int(by.get("verdict", 0))}
+    return out
+
+
 def build_export(tx: pl.DataFrame, chargebacks: pl.DataFrame, confirmed: pl.DataFrame,
                  cutoff: datetime) -> GraphExport:
     """Nodes, edges, features and labels from transaction rows (all before `cutoff`): pure, no database."""

@@ -24,7 +24,7 @@ from sklearn.metrics import average_precision_score
 
 from . import models
 from .config import Settings
-from .db import Graph
+from .db import Graph, load_cypher
 from .errors import GraphfraudError, UsageError
 from .export import GraphExport, export_graph, later_labels
 from .ingest import build_graph
@@ -229,6 +229,13 @@ def score_with(model_dir: Path, export: GraphExport) -> Scored:
     return Scored(model_dir, bundle, heads, scores, score_hist(scores["card"]))
 
 
+def browser_links(settings: Settings) -> dict[str, str | None]:
+    """What the report needs to link each ring to Neo4j Browser: the local server's Browser URL (none for a remote
+    NEO4J_URI, whose Browser graphfraud does not know) and the ring_members query it opens."""
+    return {"url": f"http://127.0.0.1:{settings.http_port}/browser/" if settings.is_local else None,
+            "ring_members": load_cypher("queries/ring_members")}
+
+
 def night_summary(export: GraphExport, scored: Scored, ring_run: dict[str, Any], before: dict[str, frozenset],
                   after: dict[str, frozenset], details: dict[str, dict[str, Any]], retrain_reason: str | None,
                   challenge_result: dict[str, Any] | None, drift: float | None,
@@ -315,11 +322,13 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
                     before = previous_rings(graph)
                     ring_run = score_export(graph, export, scored.scores, scored.bundle.version,
                                             run_id=f"nightly-{day.isoformat()}", started=end,
-                                            batch_size=settings.batch_size, top=10, ring_scores=scored.heads)
+                                            batch_size=settings.batch_size, top=10, ring_scores=scored.heads,
+                                            reraise_growth=settings.reraise_growth)
                     after = previous_rings(graph)
                 details = {r["ring_id"]: r for r in graph.read("nightly/ring_details")}
                 summary.update(night_summary(export, scored, ring_run, before, after, details, reason,
                                              challenge_result, drift, prev_hist))
+                summary["browser"] = browser_links(settings)
                 with stages.stage("report", progress):
                     summary["stage_seconds"] = stages.seconds
                     html_path, json_path = write_report(summary, report_dir)

@@ -10,6 +10,7 @@ import base64
 import html
 import io
 import json
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -80,17 +81,28 @@ def ring_drawing(ring: dict[str, Any]) -> str:
     return _png(fig)
 
 
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+def browser_link(browser_url: str, ring_id: str, query: str) -> str:
+    """A Neo4j Browser URL that opens the editor with `query` (ring_members) and its ring_id parameter filled in:
+    one click from the report to the ring in the graph. The id travels as a :param value (a JSON string is a valid
+    Cypher string literal), never inside the query text."""
+    text = f":param ring_id => {json.dumps(ring_id)};\n{query}"
+    return f"{browser_url}?cmd=edit&arg={urllib.parse.quote(text, safe='')}"
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str], link: Any = None) -> str:
+    """An HTML table of `columns`; with `link` (row -> URL or None), the first column's cells link there."""
     if not rows:
         return "<p class=muted>none</p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = []
     for r in rows:
         cells = []
-        for c in columns:
+        for n, c in enumerate(columns):
             v = r.get(c)
             v = f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
-            cells.append(f"<td>{html.escape(v)}</td>")
+            url = link(r) if link and n == 0 else None
+            cells.append(f'<td><a href="{html.escape(url)}" title="open in Neo4j Browser">{html.escape(v)}</a></td>'
+                         if url else f"<td>{html.escape(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
@@ -125,8 +137,12 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
     for ring in changes.get("new", [])[:12]:
         parts.append(f"<div>{ring_drawing(ring)}<br><small>{e(ring.get('explanation', ''))}</small></div>")
     parts.append("</div>")
-    parts.append(_table(changes.get("new", []), ["ring_id", "type", "score", "size", "explanation"]))
-    parts.append("<h2>Grown rings</h2>" + _table(changes.get("grown", []), ["ring_id", "type", "score", "size", "previous_size"]))
+    browser = s.get("browser") or {}
+    link = (lambda r: browser_link(browser["url"], r["ring_id"], browser["ring_members"])) \
+        if browser.get("url") and browser.get("ring_members") else None
+    parts.append(_table(changes.get("new", []), ["ring_id", "type", "score", "size", "explanation"], link))
+    parts.append("<h2>Grown rings</h2>" + _table(changes.get("grown", []),
+                                                 ["ring_id", "type", "score", "size", "previous_size"], link))
     parts.append("<h2>Merged rings</h2>" + _table(changes.get("merged", []), ["ring_id", "type", "merged_from"]))
     parts.append("<h2>Dissolved rings</h2>" + _table(changes.get("dissolved", []), ["ring_id", "type", "size"]))
     parts.append("<h2>Top risky entities</h2>" + _table(

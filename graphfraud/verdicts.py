@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from .config import Settings
@@ -24,6 +25,7 @@ from .db import Graph
 from .errors import UsageError
 from .locks import results_lock
 from .registry import ENTITY_NAMES
+from .rings import Key, Ring, best_matches
 
 VERDICTS = ("fraud", "legit")
 FILE_COLUMNS = ("ring_id", "entity", "verdict", "note", "analyst", "at")  # data/README.md; ring_id or entity per row
@@ -135,3 +137,45 @@ def record(graph: Graph, settings: Settings, verdicts: list[Verdict]) -> dict:
         done = graph.write("verdicts/record", {"rows": rows})[0]
     return {"verdicts": done["verdicts"], "ring_members_covered": done["covered"],
             "verdict_ids": [r["verdict_id"] for r in rows]}
+
+
+def cleared_rings(graph: Graph) -> dict[str, frozenset[Key]]:
+    """Rings whose latest verdict is legit: ring_id -> the members that verdict covered."""
+    return {r["ring_id"]: frozenset((m["entity_type"], m["entity_id"]) for m in r["members"])
+            for r in graph.read("verdicts/cleared_rings")}
+
+
+def hold_back_cleared(rings: list[Ring], cleared: dict[str, frozenset[Key]], known_fraud: set[Key],
+                      growth: float, threshold: float = 0.5) -> tuple[list[Ring], list[dict]]:
+    """No alert fatigue: a ring found again after an analyst cleared it (same id, or Jaccard >= threshold with the
+    members the legit verdict covered) is held back unless it changed materially: at least `growth` x its judged
+    size in new members, or a new member known as fraud (`known_fraud`: chargebacks, labels, verdicts). A ring raised
+    again takes the cleared ring's id, so its verdict history follows it. Returns (rings to raise, held back: ring
+    id, the cleared id, new members)."""
+    ids = sorted(cleared)
+    by_id = {r.ring_id: i for i, r in enumerate(rings)}
+    pairs = {by_id[c]: c for c in ids if c in by_id}  # the same ring id: assign_ids matched it to the cleared one
+    rest = [i for i in range(len(rings)) if i not in pairs]
+    free = [c for c in ids if c not in pairs.values()]
+    for i, j, _ in best_matches([rings[i].keys() for i in rest], [cleared[c] for c in free], threshold):
+        pairs[rest[i]] = free[j]
+    raised, held = [], []
+    taken = {r.ring_id for r in rings}
+    for i, r in enumerate(rings):
+        c = pairs.get(i)
+        if c is None:
+            raised.append(r)
+            continue
+        new = r.keys() - cleared[c]
+        if len(new) >= growth * max(1, len(cleared[c])) or new & known_fraud:
+            if r.ring_id != c and c not in taken:
+                r.ring_id = c
+            raised.append(r)
+        else:
+            held.append({"ring_id": r.ring_id, "cleared_ring": c, "new_members": len(new)})
+    return raised, held
+
+
+def known_fraud_keys(export) -> set[Key]:
+    """(entity_type, entity_id) of every entity an export knows as fraud (label 1)."""
+    return {(t, export.ids[t][i]) for t, y in export.labels.items() for i in np.flatnonzero(y == 1)}

@@ -98,8 +98,12 @@ def test_bad_param_is_usage_error():
     assert p.returncode == 2 and "key=value" in p.stderr
 
 
-def test_status_exit_codes(graph, tmp_path):
-    assert run("neo4j", "status").returncode == 0
+def test_status_exit_codes(graph, settings, tmp_path):
+    p = run("neo4j", "status")
+    assert p.returncode == 0
+    # the Browser login is findable: where the password is, never the password itself
+    assert f"login: user neo4j, password in {settings.password_file}" in " ".join(p.stdout.split())
+    assert settings.password() not in p.stdout + p.stderr
     p = run("neo4j", "status", "--json", env={"GRAPHFRAUD_BOLT_PORT": "9", "GRAPHFRAUD_STATE_DIR": str(tmp_path)})
     assert p.returncode == 1 and json.loads(p.stdout)["running"] is False
 

@@ -12,9 +12,10 @@ import pytest
 
 from graphfraud.db import Graph
 from graphfraud.errors import UsageError
-from graphfraud.export import export_graph, read_confirmed
+from graphfraud.export import export_graph, label_sources, read_confirmed
 from graphfraud.registry import cypher_params
-from graphfraud.verdicts import Verdict, record
+from graphfraud.rings import Ring, RingMember
+from graphfraud.verdicts import Verdict, cleared_rings, hold_back_cleared, record
 
 from conftest import cli
 from test_queries import write_world
@@ -75,6 +76,12 @@ def test_entity_verdicts_outrank_ring_verdicts_and_older_file_labels(world, sett
     ex = export_graph(world, at(13))
     card = {c: int(ex.labels["card"][i]) for i, c in enumerate(ex.ids["card"])}
     assert card["c_008"] == card["c_009"] == 1 and card["c_007"] == 0
+    # and evaluate counts them by source: as of the 25th, c_1c3e2575 and c_011 are charged back (reported on the 20th
+    # and the 25th), c_x005's file label is later than its verdict, c_007's own verdict is later than its file label
+    ex = export_graph(world, at(25))
+    assert label_sources(ex.labels, ex.ids, read_confirmed(world, at(25))) == {
+        "card": {"chargeback": 2, "file": 1, "verdict": 4}, "merchant": {"chargeback": 0, "file": 0, "verdict": 1},
+        "device": {"chargeback": 0, "file": 0, "verdict": 0}, "ip": {"chargeback": 0, "file": 0, "verdict": 1}}
 
 
 def test_a_bad_target_records_nothing(world, settings):
@@ -147,3 +154,40 @@ def test_review_queue_history_and_precision_queries(world, settings):
         {"week": "2026-01-19", "reviewed": 1, "fraud": 1, "legit": 0, "precision": 1.0}]
     assert query(world, "analyst_precision", since="2026-01-15T00:00:00Z") == [
         {"week": "2026-01-19", "reviewed": 1, "fraud": 1, "legit": 0, "precision": 1.0}]
+
+
+def ring(ring_id: str, cards: list[str]) -> Ring:
+    return Ring(ring_id, "device_farm", 0.9, [RingMember("card", c, 0.9, "card") for c in cards], [], 0, 0, "")
+
+
+def test_a_cleared_ring_stays_down_until_it_grows_or_gains_known_fraud():
+    cleared = {"R-farm": frozenset(("card", c) for c in ("c1", "c2", "c3", "c4"))}
+    same = ring("R-farm", ["c1", "c2", "c3", "c4"])
+    one_more = ring("R-farm", ["c1", "c2", "c3", "c4", "c5"])
+    renamed = ring("h-123", ["c1", "c2", "c3", "c5"])  # a new content-hash id, Jaccard 3/5 with the cleared members
+    grown = ring("h-456", ["c1", "c2", "c3", "c4", "c5", "c6"])
+    other = ring("R-other", ["c7", "c8"])
+    raised, held = hold_back_cleared([same, other], cleared, set(), growth=0.5)
+    assert [r.ring_id for r in raised] == ["R-other"]
+    assert held == [{"ring_id": "R-farm", "cleared_ring": "R-farm", "new_members": 0}]
+    assert hold_back_cleared([one_more], cleared, set(), 0.5)[0] == []  # 1 new member < 0.5 x 4
+    assert hold_back_cleared([renamed], cleared, set(), 0.5)[1] == [
+        {"ring_id": "h-123", "cleared_ring": "R-farm", "new_members": 1}]
+    raised, held = hold_back_cleared([grown], cleared, set(), 0.5)  # 2 new members >= 0.5 x 4: raised again,
+    assert [r.ring_id for r in raised] == ["R-farm"] and held == []  # under the id its verdicts are on
+    raised, _ = hold_back_cleared([ring("R-farm", ["c1", "c2", "c3", "c4", "c5"])], cleared, {("card", "c5")}, 0.5)
+    assert [r.ring_id for r in raised] == ["R-farm"]  # one new member, but known as fraud
+
+
+def test_cleared_rings_are_those_whose_latest_verdict_is_legit_and_members_carry_it(world, settings):
+    record(world, settings, [Verdict("legit", ring_id="R-test", at=at(12)), Verdict("fraud", ring_id="R-farm", at=at(12)),
+                             Verdict("legit", entity_type="card", entity_id="c_012", at=at(12))])
+    members = {("card", c) for c in ("c_007", "c_008", "c_009", "c_010")} | {("ip", "80.160.218.69"), ("merchant", "m_cc71f41e")}
+    assert cleared_rings(world) == {"R-test": frozenset(members)}
+    shown = world.run_text("MATCH (c:Card) WHERE c.card_id IN ['c_007', 'c_012'] RETURN c.card_id AS card, "
+                           "c.risk_score AS risk, c.ring_verdict AS ring_verdict, c.ring_verdict_ring AS ring, "
+                           "c.verdict AS verdict ORDER BY card")[1]
+    assert [(r["card"], r["ring_verdict"], r["ring"], r["verdict"]) for r in shown] == [
+        ("c_007", "legit", "R-test", None), ("c_012", None, None, "legit")]
+    record(world, settings, [Verdict("fraud", ring_id="R-test", at=at(15))])
+    assert cleared_rings(world) == {}

@@ -16,11 +16,17 @@ WHERE target IS NOT NULL
 CREATE (v:Verdict {verdict_id: x.verdict_id, verdict: x.verdict, note: x.note, analyst: x.analyst,
                    at: datetime({epochMillis: x.at}),
                    run_id: CASE WHEN r IS NULL THEN last.run_id ELSE r.run_id END})-[:ON]->(target)
-WITH v, r
-CALL (v, r) {
+WITH v, r, target
+CALL (v, r, target) {  // an entity judged carries its latest verdict, next to its risk score
+  WITH v, r, target WHERE r IS NULL AND (target.verdict_at IS NULL OR target.verdict_at <= v.at)
+  SET target.verdict = v.verdict, target.verdict_at = v.at
+}
+CALL (v, r) {  // so does each member of a judged ring, with the ring's id
   OPTIONAL MATCH (m)-[:MEMBER_OF]->(r)
-  WITH v, m WHERE m IS NOT NULL
+  WITH v, r, m WHERE m IS NOT NULL
   CREATE (v)-[:COVERS]->(m)
+  FOREACH (_ IN CASE WHEN m.ring_verdict_at IS NULL OR m.ring_verdict_at <= v.at THEN [1] ELSE [] END |
+    SET m.ring_verdict = v.verdict, m.ring_verdict_at = v.at, m.ring_verdict_ring = r.ring_id)
   RETURN count(m) AS covered
 }
 RETURN count(v) AS verdicts, sum(covered) AS covered
