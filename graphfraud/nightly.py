@@ -329,6 +329,8 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
                 summary.update(night_summary(export, scored, ring_run, before, after, details, reason,
                                              challenge_result, drift, prev_hist))
                 summary["browser"] = browser_links(settings)
+                summary["verdicts"] = {**graph.read("nightly/verdict_summary")[0],
+                                       "held_back": ring_run.get("rings_held_back", [])}
                 with stages.stage("report", progress):
                     summary["stage_seconds"] = stages.seconds
                     html_path, json_path = write_report(summary, report_dir)

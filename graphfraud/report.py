@@ -145,6 +145,17 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
                                                  ["ring_id", "type", "score", "size", "previous_size"], link))
     parts.append("<h2>Merged rings</h2>" + _table(changes.get("merged", []), ["ring_id", "type", "merged_from"]))
     parts.append("<h2>Dissolved rings</h2>" + _table(changes.get("dissolved", []), ["ring_id", "type", "size"]))
+    v = s.get("verdicts")
+    if v is not None:  # the analysts' side: what was reviewed, how much of it was fraud, what stayed down
+        hours = v.get("median_hours_to_verdict")
+        parts.append("<h2>Analysts' verdicts</h2>" + _table([{
+            "current rings": v.get("current"), "reviewed": v.get("reviewed"), "unreviewed": v.get("unreviewed"),
+            "judged fraud / judged": f"{v.get('judged_fraud', 0)} / {v.get('judged', 0)}",
+            "precision of flagged rings": v.get("precision"),
+            "cleared, not raised again tonight": len(v.get("held_back", [])),
+            "median time to verdict": "n/a" if hours is None else f"{hours:.1f} h"}],
+            ["current rings", "reviewed", "unreviewed", "judged fraud / judged", "precision of flagged rings",
+             "cleared, not raised again tonight", "median time to verdict"]))
     parts.append("<h2>Top risky entities</h2>" + _table(
         s.get("top_entities", []), ["entity_type", "entity_id", "risk_score", "risk_band", "ring_id"]))
     parts.append("<h2>Model</h2>" + _table(

@@ -71,3 +71,13 @@ def test_each_new_or_grown_ring_links_to_browser_with_its_members_query(tmp_path
     assert page.count("<a href=") == 2
     no_browser = write_report(_summary(), tmp_path / "s")[0].read_text()
     assert "<a href=" not in no_browser  # a remote Neo4j: no Browser URL known, no links
+
+
+def test_the_verdict_section_shows_reviewed_precision_held_back_and_time_to_verdict(tmp_path):
+    verdicts = {"current": 3, "reviewed": 1, "unreviewed": 2, "judged": 4, "judged_fraud": 3, "precision": 0.75,
+                "median_hours_to_verdict": 54.83, "held_back": [{"ring_id": "R-x", "cleared_ring": "R-x"}]}
+    page = write_report({**_summary(), "verdicts": verdicts}, tmp_path / "r")[0].read_text()
+    section = page[page.index("<h2>Analysts' verdicts</h2>"):page.index("<h2>Top risky entities</h2>")]
+    for cell in ("<td>3</td><td>1</td><td>2</td>", "<td>3 / 4</td>", "<td>0.750</td>", "<td>1</td>", "<td>54.8 h</td>"):
+        assert cell in section
+    assert "Analysts' verdicts" not in write_report(_summary(), tmp_path / "s")[0].read_text()

@@ -191,3 +191,13 @@ def test_cleared_rings_are_those_whose_latest_verdict_is_legit_and_members_carry
         ("c_007", "legit", "R-test", None), ("c_012", None, None, "legit")]
     record(world, settings, [Verdict("fraud", ring_id="R-test", at=at(15))])
     assert cleared_rings(world) == {}
+
+
+def test_the_nightly_verdict_summary_on_the_queries_world(graph):
+    write_world(graph)  # with its verdict: R-farm judged fraud on 12 January 09:00, first found by run-1 (done 10 Jan 02:10)
+    try:
+        row = graph.read("nightly/verdict_summary")[0]
+    finally:
+        graph.wipe()
+    assert row == {"current": 3, "reviewed": 1, "unreviewed": 2, "judged": 1, "judged_fraud": 1, "precision": 1.0,
+                   "median_hours_to_verdict": pytest.approx(54 + 50 / 60)}
