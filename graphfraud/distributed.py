@@ -11,6 +11,7 @@ gloo because graphfraud trains on CPU tensors (no GPU path exists to hand NCCL).
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import time
@@ -54,6 +55,7 @@ def join_from_env() -> bool:
         raise UsageError(f"WORLD_SIZE={os.environ['WORLD_SIZE']} but {', '.join(missing)} unset: launch with "
                          "torchrun, or unset WORLD_SIZE and pass --nproc")
     dist.init_process_group(BACKEND, timeout=TIMEOUT)
+    atexit.register(leave)  # the group is left when the command ends, however it ends
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // dist.get_world_size()))
     return True
 
