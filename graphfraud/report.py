@@ -90,17 +90,17 @@ def browser_link(browser_url: str, ring_id: str, query: str) -> str:
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], link: Any = None) -> str:
-    """An HTML table of `columns`; with `link` (row -> URL or None), the first column's cells link there."""
+    """An HTML table of `columns`; with `link` (row -> URL or None), the ring_id cells link there."""
     if not rows:
         return "<p class=muted>none</p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = []
     for r in rows:
         cells = []
-        for n, c in enumerate(columns):
+        for c in columns:
             v = r.get(c)
             v = f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
-            url = link(r) if link and n == 0 else None
+            url = link(r) if link and c == "ring_id" and r.get(c) else None
             cells.append(f'<td><a href="{html.escape(url)}" title="open in Neo4j Browser">{html.escape(v)}</a></td>'
                          if url else f"<td>{html.escape(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -143,8 +143,8 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
     parts.append(_table(changes.get("new", []), ["ring_id", "type", "score", "size", "explanation"], link))
     parts.append("<h2>Grown rings</h2>" + _table(changes.get("grown", []),
                                                  ["ring_id", "type", "score", "size", "previous_size"], link))
-    parts.append("<h2>Merged rings</h2>" + _table(changes.get("merged", []), ["ring_id", "type", "merged_from"]))
-    parts.append("<h2>Dissolved rings</h2>" + _table(changes.get("dissolved", []), ["ring_id", "type", "size"]))
+    parts.append("<h2>Merged rings</h2>" + _table(changes.get("merged", []), ["ring_id", "type", "merged_from"], link))
+    parts.append("<h2>Dissolved rings</h2>" + _table(changes.get("dissolved", []), ["ring_id", "type", "size"], link))
     v = s.get("verdicts")
     if v is not None:  # the analysts' side: what was reviewed, how much of it was fraud, what stayed down
         hours = v.get("median_hours_to_verdict")
@@ -157,7 +157,7 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
             ["current rings", "reviewed", "unreviewed", "judged fraud / judged", "precision of flagged rings",
              "cleared, not raised again tonight", "median time to verdict"]))
     parts.append("<h2>Top risky entities</h2>" + _table(
-        s.get("top_entities", []), ["entity_type", "entity_id", "risk_score", "risk_band", "ring_id"]))
+        s.get("top_entities", []), ["entity_type", "entity_id", "risk_score", "risk_band", "ring_id"], link))
     parts.append("<h2>Model</h2>" + _table(
         [{"node_type": t, **m} for t, m in (s.get("model_metrics") or {}).items() if isinstance(m, dict)],
         ["node_type", "auprc", "auroc", "recall_at_p90"]))

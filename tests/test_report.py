@@ -60,15 +60,15 @@ def test_ring_changes_new_grown_merged_dissolved():
     assert [r["ring_id"] for r in ch["dissolved"]] == ["D"]
 
 
-def test_each_new_or_grown_ring_links_to_browser_with_its_members_query(tmp_path):
+def test_each_ring_in_the_report_links_to_browser_with_its_members_query(tmp_path):
     url = browser_link("http://127.0.0.1:7474/browser/", 'R-"x"', "MATCH (r:FraudRing {ring_id: $ring_id}) RETURN r")
     assert url == ("http://127.0.0.1:7474/browser/?cmd=edit&arg=%3Aparam%20ring_id%20%3D%3E%20%22R-%5C%22x%5C%22%22%3B"
                    "%0AMATCH%20%28r%3AFraudRing%20%7Bring_id%3A%20%24ring_id%7D%29%20RETURN%20r")
     summary = {**_summary(), "browser": {"url": "http://127.0.0.1:7474/browser/", "ring_members": "RETURN $ring_id"}}
     page = write_report(summary, tmp_path / "r")[0].read_text()
-    for ring in ("R-abc123", "R-old"):  # new and grown
+    for ring in ("R-abc123", "R-old", "R-gone"):  # new (and among the top entities), grown, dissolved
         assert f'<a href="{html.escape(browser_link("http://127.0.0.1:7474/browser/", ring, "RETURN $ring_id"))}"' in page
-    assert page.count("<a href=") == 2
+    assert page.count("<a href=") == 4
     no_browser = write_report(_summary(), tmp_path / "s")[0].read_text()
     assert "<a href=" not in no_browser  # a remote Neo4j: no Browser URL known, no links
 
