@@ -28,7 +28,6 @@ from .registry import ENTITY_NAMES
 from .rings import Key, Ring, best_matches
 
 VERDICTS = ("fraud", "legit")
-FILE_COLUMNS = ("ring_id", "entity", "verdict", "note", "analyst", "at")  # data/README.md; ring_id or entity per row
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,8 @@ def parse_entity(text: str) -> tuple[str, str]:
 
 
 def read_file(path: Path) -> list[Verdict]:
-    """Verdicts from a CSV file (columns FILE_COLUMNS, data/README.md): every row is checked, and the first bad
-    rows are reported together, before anything is written."""
+    """Verdicts from a CSV file (columns ring_id or entity, verdict, note, analyst, at: data/README.md): every row is
+    checked, and the first bad rows are reported together, before anything is written."""
     try:
         df = pl.read_csv(path, infer_schema=False)
     except (OSError, pl.exceptions.PolarsError) as e:
@@ -75,11 +74,15 @@ def read_file(path: Path) -> list[Verdict]:
         except UsageError as e:
             errors.append(f"line {n}: {e}")
     if errors:
-        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-        raise UsageError(f"{path}: nothing recorded; " + "; ".join(errors[:3]) + more)
+        raise UsageError(f"{path}: nothing recorded; {_first(errors)}")
     if not out:
         raise UsageError(f"{path}: no verdicts in the file")
     return out
+
+
+def _first(errors: list[str], n: int = 3) -> str:
+    """The first n errors on one line, and how many more there are."""
+    return "; ".join(errors[:n]) + (f" (and {len(errors) - n} more)" if len(errors) > n else "")
 
 
 def _from_row(row: dict) -> Verdict:
@@ -128,8 +131,7 @@ def record(graph: Graph, settings: Settings, verdicts: list[Verdict]) -> dict:
                    for r in rings if current.get(r) is False]
         errors += [f"no {t} {i} in the graph" for t, i in entities if (t, i) not in known]
         if errors:
-            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-            raise UsageError("nothing recorded: " + "; ".join(errors[:3]) + more)
+            raise UsageError(f"nothing recorded: {_first(errors)}")
         now = datetime.now(timezone.utc)
         rows = [{"verdict_id": f"V-{uuid.uuid4().hex[:12]}", "ring_id": v.ring_id, "entity_type": v.entity_type,
                  "entity_id": v.entity_id, "verdict": v.verdict, "note": v.note, "analyst": v.analyst,
@@ -160,7 +162,6 @@ def hold_back_cleared(rings: list[Ring], cleared: dict[str, frozenset[Key]], kno
     for i, j, _ in best_matches([rings[i].keys() for i in rest], [cleared[c] for c in free], threshold):
         pairs[rest[i]] = free[j]
     raised, held = [], []
-    taken = {r.ring_id for r in rings}
     for i, r in enumerate(rings):
         c = pairs.get(i)
         if c is None:
@@ -168,8 +169,7 @@ def hold_back_cleared(rings: list[Ring], cleared: dict[str, frozenset[Key]], kno
             continue
         new = r.keys() - cleared[c]
         if len(new) >= growth * max(1, len(cleared[c])) or new & known_fraud:
-            if r.ring_id != c and c not in taken:
-                r.ring_id = c
+            r.ring_id = c  # no other ring of this run has it: a ring with that id was paired with it above
             raised.append(r)
         else:
             held.append({"ring_id": r.ring_id, "cleared_ring": c, "new_members": len(new)})
