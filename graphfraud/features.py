@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import torch
+from scipy.stats import poisson
 from sklearn.ensemble import IsolationForest
 
-from .registry import CARD, binding_types
+from .registry import CARD, MERCHANT, binding_types
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
@@ -35,7 +36,7 @@ COMMON = [
 
 # Columns that are counts, amounts or durations: heavy-tailed, so log1p before the z-score.
 LOG_PREFIXES = ("n_", "amount_sum", "amount_mean", "amount_max", "amount_std", "age_days", "recency_days",
-                "span_days", "active_days", "max_tx_", "max_cards_", "mean_cards_")
+                "span_days", "active_days", "max_tx_", "max_cards_", "mean_cards_", "first_visit_surprise")
 
 
 def _crowded(types: list[str]) -> list[str]:
@@ -51,6 +52,8 @@ def feature_names(node_type: str, types: list[str]) -> list[str]:
     if node_type == CARD:
         for other in _crowded(types):
             names += [f"max_cards_per_{other}", f"mean_cards_per_{other}"]
+        if not _crowded(types) and MERCHANT in types:
+            names += ["first_visit_surprise"]
     return names
 
 
@@ -97,6 +100,8 @@ def node_features(tx: pl.DataFrame, node_type: str, ids: list[str], cutoff_ms: i
         ).drop(f"_top_{other}")
     if node_type == CARD:
         agg = agg.join(_card_crowding(tx, _crowded(types)), on=CARD, how="left")
+        if "first_visit_surprise" in feature_names(node_type, types):
+            agg = agg.join(_first_visit_surprise(tx), on=CARD, how="left")
     frame = pl.DataFrame({key: ids}, schema={key: pl.String}).join(agg, on=key, how="left", maintain_order="left")
     names = feature_names(node_type, types)
     return frame.select([pl.col(n).cast(pl.Float64).fill_null(0.0).fill_nan(0.0) for n in names])
@@ -128,6 +133,39 @@ def _card_crowding(tx: pl.DataFrame, others: list[str]) -> pl.DataFrame:
             pl.col("crowd").max().alias(f"max_cards_per_{other}"), pl.col("crowd").mean().alias(f"mean_cards_per_{other}"))
         out = out.join(per_card, on=CARD, how="left")
     return out
+
+
+def first_visit_windows(pairs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
+    """Merchant-days of first visits and how surprising each is. `pairs`: one row per (card `src`, merchant `dst`)
+    with the card's first payment there (`first_ts`, epoch ms). A window is a (merchant, UTC day) with first visits;
+    its surprise is -log10 of the Poisson chance of that many, the expectation being the merchant's other first visits
+    spread over its days as everybody's are (first visits crowd the early days of any history; the curve is per
+    popularity tier, since popular shops see their regulars early). Returns pairs with `day` and `tier`, the windows
+    (w, dst, day, c, ...) in (dst, day) order, and their surprise."""
+    e = pairs.with_columns(day=pl.col("first_ts") // DAY_MS)
+    per_m = e.group_by("dst").agg(total=pl.len(), d0=pl.col("day").min()).with_columns(
+        tier=pl.col("total").log(2).floor().cast(pl.Int32))
+    e = e.join(per_m.select("dst", "tier"), on="dst")
+    days = e.group_by("tier", "day").agg(n=pl.len()).with_columns(share=pl.col("n") / pl.col("n").sum().over("tier"))
+    days = days.sort("tier", "day").with_columns(  # share of the tier's first visits on day d and on days >= d
+        tail=pl.col("share").reverse().cum_sum().reverse().over("tier"))
+    win = e.group_by("dst", "day").agg(c=pl.len()).join(per_m, on="dst").join(
+        days.select("tier", "day", "share"), on=["tier", "day"]).join(
+        days.select("tier", d0="day", tail="tail"), on=["tier", "d0"])
+    win = win.sort("dst", "day").with_row_index("w").with_columns(
+        lam=((pl.col("total") - pl.col("c")) * pl.col("share") / pl.col("tail")).clip(0.02, None))
+    surprise = -np.log10(np.maximum(poisson.sf(win["c"].to_numpy() - 1, win["lam"].to_numpy()), 1e-300))
+    return e, win, surprise
+
+
+def _first_visit_surprise(tx: pl.DataFrame) -> pl.DataFrame:
+    """Per card: the most surprising merchant-day among its first visits (first_visit_windows). In card-present data
+    no device or IP binds a ring's cards; their first visits to the same shops on the same days do."""
+    pairs = tx.filter(pl.col(MERCHANT).is_not_null()).group_by(CARD, MERCHANT).agg(first_ts=pl.col("ts").min())
+    e, win, surprise = first_visit_windows(pairs.rename({CARD: "src", MERCHANT: "dst"}))
+    win = win.select("dst", "day").with_columns(s=pl.Series(surprise, dtype=pl.Float64))
+    return e.join(win, on=["dst", "day"]).group_by("src").agg(
+        first_visit_surprise=pl.col("s").max()).rename({"src": CARD})
 
 
 @dataclass

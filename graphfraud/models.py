@@ -20,7 +20,8 @@ from .features import FeatureStats
 from .killpoints import kill_point
 from .model import FraudGNN, ModelConfig
 
-FORMAT_VERSION = 3  # 2: node and edge types follow the entity registry (graphfraud/registry.py); 3: seed ensemble
+FORMAT_VERSION = 4  # 2: node and edge types follow the entity registry (graphfraud/registry.py); 3: seed ensemble;
+# 4: cards of graphs with no device, IP or identity get first_visit_surprise
 
 
 @dataclass

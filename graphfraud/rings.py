@@ -36,9 +36,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import polars as pl
-from scipy.stats import poisson
 
-from .features import burst_anomaly
+from .features import burst_anomaly, first_visit_windows
 from .registry import CARD, MERCHANT, binding_types
 
 DAY_MS = 86_400_000
@@ -148,19 +147,7 @@ def visit_windows(export: Any) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
     e = export.edges.get((CARD, "pays", MERCHANT))
     if e is None or e.height == 0:
         return [], pl.DataFrame(), pl.DataFrame()
-    e = e.with_columns(day=pl.col("first_ts") // DAY_MS)
-    per_m = e.group_by("dst").agg(total=pl.len(), d0=pl.col("day").min()).with_columns(
-        tier=pl.col("total").log(2).floor().cast(pl.Int32))  # popular shops see their regulars early: curve per tier
-    e = e.join(per_m.select("dst", "tier"), on="dst")
-    days = e.group_by("tier", "day").agg(n=pl.len()).with_columns(share=pl.col("n") / pl.col("n").sum().over("tier"))
-    days = days.sort("tier", "day").with_columns(  # share of the tier's first visits on day d and on days >= d
-        tail=pl.col("share").reverse().cum_sum().reverse().over("tier"))
-    win = e.group_by("dst", "day").agg(c=pl.len()).join(per_m, on="dst").join(
-        days.select("tier", "day", "share"), on=["tier", "day"]).join(
-        days.select("tier", d0="day", tail="tail"), on=["tier", "d0"])
-    win = win.sort("dst", "day").with_row_index("w").with_columns(
-        lam=((pl.col("total") - pl.col("c")) * pl.col("share") / pl.col("tail")).clip(0.02, None))
-    surprise = -np.log10(np.maximum(poisson.sf(win["c"].to_numpy() - 1, win["lam"].to_numpy()), 1e-300))
+    e, win, surprise = first_visit_windows(e)
     merchants = export.ids[MERCHANT]
     ids = [f"{merchants[m]}@{datetime.fromtimestamp(d * 86_400, tz=timezone.utc).date().isoformat()}"
            for m, d in zip(win["dst"].to_list(), win["day"].to_list())]

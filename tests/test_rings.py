@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 
 from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform
-from graphfraud.features import burst_anomaly
+from graphfraud.features import burst_anomaly, feature_names
 from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
 from graphfraud.ring_baselines import fraudar_peel, labels_only_rings, wcc_rule_rings
-from graphfraud.rings import VISIT, RingConfig, assign_ids, find_rings, ring_hash_id, with_visits
+from graphfraud.rings import VISIT, VISIT_EDGE, RingConfig, assign_ids, find_rings, ring_hash_id, with_visits
 
 DAY = 86_400_000
 T0 = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
@@ -221,6 +221,16 @@ def test_card_present_burst_of_first_visits_makes_one_ring():
     burst = {"mV@2026-01-31", "mW@2026-01-31"}
     assert min(surprise[w] for w in burst) >= RingConfig().visit_surprise
     assert max(v for w, v in surprise.items() if w not in burst) < RingConfig().visit_surprise
+    # The model sees the same windows: each card's first_visit_surprise is its most surprising window's.
+    f = export.features["card"]["first_visit_surprise"].to_numpy()  # raw values, export.ids order
+    expected = np.zeros(len(export.ids["card"]))
+    per_card = visits.edges[VISIT_EDGE].with_columns(
+        s=pl.col("dst").map_elements(lambda w: float(surprise[visits.ids[VISIT][w]]), return_dtype=pl.Float64)
+    ).group_by("src").agg(pl.col("s").max())
+    expected[per_card["src"].to_numpy()] = per_card["s"].to_numpy()
+    assert np.allclose(f, expected)
+    assert f[[export.ids["card"].index(c) for _, c in members]].min() >= RingConfig().visit_surprise
+    assert "first_visit_surprise" not in feature_names("card", ["card", "merchant", "device"])
 
 
 def test_visit_windows_only_where_no_entity_binds_cards(planted):
