@@ -17,7 +17,7 @@ from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform, expor
 from graphfraud.features import FeatureStats, feature_names
 from graphfraud.generate import generate
 from graphfraud.ingest import build_graph
-from graphfraud.model import FraudGNN, ModelConfig, adjacency, dropout
+from graphfraud.model import FraudGNN, MeanSAGEConv, ModelConfig, adjacency, dropout
 from graphfraud.models import latest_model_dir, load_model
 from graphfraud.predict import predict
 from graphfraud.features import model_inputs as inputs
@@ -55,22 +55,31 @@ def test_model_output_shapes(layers):
     assert x["card"].shape == (3, len(feature_names("card", ["card", "merchant", "device", "ip"])))
 
 
-def test_adjacency_is_the_transposed_matrix_and_aggregates_as_the_scatter_does():
-    """The sparse adjacency holds exactly the export's edges (row = destination), and SAGEConv's mean over it equals
-    the gather-scatter mean over the [2, E] index: hand-made 3 sources -> 2 destinations, one destination without
-    edges, plus an edge type with no edges at all."""
+def test_adjacency_is_the_normalised_transposed_matrix_and_aggregates_as_the_scatter_does():
+    """The sparse adjacency holds exactly the export's edges (row = destination, value 1 / in-degree) and its
+    transpose; MeanSAGEConv over it equals PyG's SAGEConv gather-scatter mean over the [2, E] index, outputs and
+    gradients: hand-made 3 sources -> 2 destinations, one destination without edges, plus an edge type with no
+    edges at all."""
     from torch_geometric.nn import SAGEConv
     e = torch.tensor([[0, 2, 1], [1, 1, 0]])  # sources 0 and 2 -> destination 1, source 1 -> destination 0
     empty = torch.zeros((2, 0), dtype=torch.long)
     adj = adjacency({("a", "r", "b"): e, ("b", "s", "a"): empty, ("a", "q", "b"): e}, {"a": 3, "b": 3})
-    assert adj[("a", "r", "b")].to_dense().tolist() == [[0, 1, 0], [1, 0, 1], [0, 0, 0]]
+    assert adj[("a", "r", "b")].to_dense().tolist() == [[0, 1, 0], [0.5, 0, 0.5], [0, 0, 0]]
+    assert adj[("a", "r", "b")].mean_t.to_dense().tolist() == [[0, 0.5, 0], [1, 0, 0], [0, 0.5, 0]]
     assert adj[("b", "s", "a")].to_dense().tolist() == [[0] * 3] * 3
     assert adjacency(adj, {"a": 3, "b": 3})[("a", "r", "b")] is adj[("a", "r", "b")]  # sparse passes through
     torch.manual_seed(0)
-    conv = SAGEConv((4, 4), 5, aggr="mean")
-    xa, xb = torch.randn(3, 4), torch.randn(3, 4)
-    assert torch.allclose(conv((xa, xb), adj[("a", "r", "b")]), conv((xa, xb), e), atol=1e-6)
-    assert torch.allclose(conv((xb, xa), adj[("b", "s", "a")]), conv((xb, xa), empty), atol=1e-6)
+    ours, pyg = MeanSAGEConv((4, 4), 5, aggr="mean"), SAGEConv((4, 4), 5, aggr="mean")
+    pyg.load_state_dict(ours.state_dict())  # same parameters: saved models load into either
+    for index, a in ((e, adj[("a", "r", "b")]), (empty, adj[("b", "s", "a")])):
+        xa, xb = torch.randn(3, 4, requires_grad=True), torch.randn(3, 4)
+        g = torch.randn(3, 5)
+        y = ours((xa, xb), a)
+        (y * g).sum().backward()
+        grad, xa.grad = xa.grad.clone(), None
+        y_ref = pyg((xa, xb), index)
+        (y_ref * g).sum().backward()
+        assert torch.allclose(y, y_ref, atol=1e-6) and torch.allclose(grad, xa.grad, atol=1e-6)
 
 
 def test_dropout_drops_its_share_keeps_the_expectation_and_follows_the_torch_seed():
