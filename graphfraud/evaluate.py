@@ -16,13 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from .baselines import mlp_scores, rule_scores, xgb_graph_scores
 from .config import Settings, load_settings
 from .db import Graph
-from .export import GraphExport, Progress, label_sources, read_history
+from .export import GraphExport, Progress, confirmed_as_of, label_sources, read_history
 from .fit import split_labels
 from .models import fit_warnings, latest_model_dir, load_model
 from .predict import predict_heads_and_scores
@@ -113,8 +112,8 @@ def evaluate(graph: Graph, model_dir: Path | None = None, truth_dir: Path | None
         "test_entities": {t: {"n": int(test[t].sum()), "positives": int((labels[t][test[t]] == 1).sum())}
                           for t in export.ids},
         # the labels known at the cut-off (what training saw), by where they came from
-        "labels_by_source": label_sources(export.labels, export.ids, history.confirmed.filter(
-            pl.col("labelled_ms").fill_null(0) < int(export.cutoff.timestamp() * 1000))),
+        "labels_by_source": label_sources(export.labels, export.ids, confirmed_as_of(
+            history.confirmed, int(export.cutoff.timestamp() * 1000))),
         "model": {"version": bundle.version, "path": str(bundle.path), "cutoff": export.cutoff.isoformat(),
                   "truth": str(truth_dir) if truth_dir else "labels known after the cut-off"},
     }

@@ -149,22 +149,43 @@ def read_chargebacks(graph: Graph, cutoff: datetime, horizon: datetime) -> pl.Da
                          CB_SCHEMA, None)
 
 
-def read_confirmed(graph: Graph, horizon: datetime) -> pl.DataFrame:
-    """Confirmed labels known before `horizon`: entity_type, entity_id, label (1/0), labelled_ms, source. Two
-    sources: labels loaded from files (export/confirmed_labels, source "file") and analysts' verdicts
-    (verdicts/labels, source "verdict"); per entity the later one wins, a verdict winning a tie."""
+LABEL_EVENTS = {"entity_type": pl.String, "entity_id": pl.String, "label": pl.Int8, "labelled_ms": pl.Int64,
+                "source": pl.String, "direct": pl.Boolean}
+
+
+def read_label_events(graph: Graph, horizon: datetime) -> pl.DataFrame:
+    """Every confirmed label given before `horizon` (LABEL_EVENTS): labels loaded from files (source "file", one per
+    entity, export/confirmed_labels) and every analyst verdict bearing on an entity (source "verdict", direct or
+    through a judged ring, verdicts/label_events). `confirmed_as_of` resolves them into one label per entity."""
     frames = []
-    for source, name in (("file", "export/confirmed_labels"), ("verdict", "verdicts/labels")):
+    for source, name in (("file", "export/confirmed_labels"), ("verdict", "verdicts/label_events")):
         rows = graph.read(name, {"horizon": utc(horizon)})
         frames.append(pl.DataFrame(
             {"entity_type": [r["entity_type"] for r in rows], "entity_id": [r["entity_id"] for r in rows],
              "label": [_is_fraud(r["label"]) for r in rows], "labelled_ms": [r["labelled_ms"] for r in rows],
-             "source": [source] * len(rows)},
-            schema={"entity_type": pl.String, "entity_id": pl.String, "label": pl.Int8, "labelled_ms": pl.Int64,
-                    "source": pl.String}))
-    both = pl.concat(frames)  # file rows first: the stable sort keeps a verdict last on a tie
+             "source": [source] * len(rows), "direct": [r.get("direct", True) for r in rows]}, schema=LABEL_EVENTS))
+    return pl.concat(frames)
+
+
+def confirmed_as_of(events: pl.DataFrame, horizon_ms: int) -> pl.DataFrame:
+    """One confirmed label per entity from the label events known before `horizon_ms`: the entity's latest verdict
+    (a direct one winning a tie; one through a ring judged legit withdraws, labelling nobody), then the later of
+    that and its file label, the verdict winning a tie. Events without source/direct columns are file labels."""
+    if "source" not in events.columns:
+        events = events.with_columns(source=pl.lit("file"), direct=pl.lit(True))
+    e = events.filter(pl.col("labelled_ms").fill_null(0) < horizon_ms)
+    keys = ["entity_type", "entity_id"]
+    verdict = e.filter(pl.col("source") == "verdict").sort(["labelled_ms", "direct"], maintain_order=True).unique(
+        keys, keep="last", maintain_order=True).filter(pl.col("direct") | (pl.col("label") == 1))
+    both = pl.concat([e.filter(pl.col("source") != "verdict"), verdict])  # files first: a verdict wins a tie
     return both.sort("labelled_ms", nulls_last=False, maintain_order=True).unique(
-        ["entity_type", "entity_id"], keep="last", maintain_order=True)
+        keys, keep="last", maintain_order=True).drop("direct")
+
+
+def read_confirmed(graph: Graph, horizon: datetime) -> pl.DataFrame:
+    """Confirmed labels known before `horizon`, one per entity: entity_type, entity_id, label (1/0), labelled_ms,
+    source (file | verdict), resolved by `confirmed_as_of`."""
+    return confirmed_as_of(read_label_events(graph, horizon), int(utc(horizon).timestamp() * 1000))
 
 
 def _is_fraud(value: object) -> int:
@@ -307,7 +328,7 @@ class History:
 
     tx: pl.DataFrame  # TX_SCHEMA
     chargebacks: pl.DataFrame  # CB_SCHEMA, every chargeback ever reported
-    confirmed: pl.DataFrame  # every confirmed label
+    confirmed: pl.DataFrame  # every confirmed label event (LABEL_EVENTS; confirmed_as_of resolves them at any time)
     end: datetime  # just after the last transaction
 
     def as_of(self, cutoff: datetime) -> GraphExport:
@@ -317,15 +338,15 @@ class History:
         if tx.height == 0:
             raise GraphfraudError(f"no transactions before the cut-off {utc(cutoff).isoformat()}")
         cb = self.chargebacks.filter((pl.col("ts") < ms) & (pl.col("chargeback_ms") < ms))
-        conf = self.confirmed.filter(pl.col("labelled_ms").fill_null(0) < ms)
-        return build_export(tx, cb, conf, cutoff)
+        return build_export(tx, cb, confirmed_as_of(self.confirmed, ms), cutoff)
 
     def later_labels(self, export: GraphExport) -> dict[str, np.ndarray]:
         """Labels of the export's entities by the training rules, from chargebacks and confirmations known at any
         time: fraud done before the export's cut-off and learned later (evaluation without generator truth)."""
         ms = int(export.cutoff.timestamp() * 1000)
         cb = self.chargebacks.filter(pl.col("ts") < ms)
-        return {t: entity_labels(t, export.ids[t], export.features[t]["n_tx"].to_numpy(), cb, self.confirmed)[0]
+        conf = confirmed_as_of(self.confirmed, int(FAR_FUTURE.timestamp() * 1000))
+        return {t: entity_labels(t, export.ids[t], export.features[t]["n_tx"].to_numpy(), cb, conf)[0]
                 for t in export.ids}
 
 
@@ -333,7 +354,7 @@ def read_history(graph: Graph, progress: Progress | None = None) -> History:
     """Read every transaction, chargeback and confirmed label of the graph once."""
     end = time_range(graph)[1] + timedelta(milliseconds=1)
     return History(read_transactions(graph, end, progress), read_chargebacks(graph, end, FAR_FUTURE),
-                   read_confirmed(graph, FAR_FUTURE), end)
+                   read_label_events(graph, FAR_FUTURE), end)
 
 
 def later_labels(graph: Graph, export: GraphExport, horizon: datetime | None = None) -> dict[str, np.ndarray]:

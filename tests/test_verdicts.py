@@ -12,7 +12,7 @@ import pytest
 
 from graphfraud.db import Graph
 from graphfraud.errors import UsageError
-from graphfraud.export import export_graph, label_sources, read_confirmed
+from graphfraud.export import confirmed_as_of, export_graph, label_sources, read_confirmed, read_history
 from graphfraud.registry import cypher_params
 from graphfraud.rings import Ring, RingMember
 from graphfraud.verdicts import Verdict, cleared_rings, hold_back_cleared, record
@@ -58,6 +58,24 @@ def test_a_ring_verdict_covers_its_members_and_a_later_one_supersedes_it(world, 
         {"verdict": "legit", "target": "R-farm", "run": "run-2", "analyst": "bo", "note": None, "covered": 5}]
     assert labels(world, at(13)) == {k: (1, "verdict") for k in farm}
     assert labels(world, at(15)) == {}  # clearing the ring withdraws its fraud labels, and makes nobody legit
+
+
+def test_history_resolves_labels_as_of_any_earlier_time(world, settings):
+    """export.History reads every label event once and resolves them at any cut-off as the database would: a
+    fraud verdict later superseded by a legit one still labels its targets before the legit one was given."""
+    record(world, settings, [Verdict("fraud", ring_id="R-farm", at=at(12)),
+                             Verdict("fraud", entity_type="card", entity_id="c_007", at=at(12))])
+    record(world, settings, [Verdict("legit", ring_id="R-farm", at=at(14)),
+                             Verdict("legit", entity_type="card", entity_id="c_007", at=at(14))])
+    history = read_history(world)
+    for day in (11, 13, 15):
+        ms = int(at(day).timestamp() * 1000)
+        got = confirmed_as_of(history.confirmed, ms).sort("entity_type", "entity_id")
+        assert got.equals(read_confirmed(world, at(day)).sort("entity_type", "entity_id")), day
+    as_of_13 = confirmed_as_of(history.confirmed, int(at(13).timestamp() * 1000))
+    assert as_of_13.height == 6 and set(as_of_13["label"]) == {1}  # R-farm's 5 members and c_007, before clearing
+    as_of_15 = confirmed_as_of(history.confirmed, int(at(15).timestamp() * 1000))
+    assert as_of_15.select("entity_id", "label").rows() == [("c_007", 0)]
 
 
 def test_entity_verdicts_outrank_ring_verdicts_and_older_file_labels(world, settings):
