@@ -69,6 +69,8 @@ class Settings:
     # --- analysts' verdicts ---
     reraise_growth: float = 0.5  # a ring judged legit is raised again only after this share of new members joined
     # it (relative to its size when judged), or when a new member is known as fraud
+    ring_memory_runs: int = 7  # a ring found again after it went missing takes back its id if one of the last this
+    # many scoring runs found it (its verdicts follow it; the nightly report lists it as returned, not new); 0: off
 
     # --- nightly ---
     retrain_every_days: int = 7  # retrain on this schedule (0: only on drift)

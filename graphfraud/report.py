@@ -123,7 +123,8 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
 {'· <b>retrained</b> (' + e(str(s.get('retrain_reason'))) + ')' if s.get('retrained') else ''}
 · drift PSI {s.get('drift_psi') if s.get('drift_psi') is not None else 'n/a'}</p>
 <div>"""]
-    for label, key in (("new rings", "new"), ("grown", "grown"), ("merged", "merged"), ("dissolved", "dissolved")):
+    for label, key in (("new rings", "new"), ("returned", "returned"), ("grown", "grown"), ("merged", "merged"),
+                       ("dissolved", "dissolved")):
         parts.append(f'<span class=kpi><b>{len(changes.get(key, []))}</b>{label}</span>')
     parts.append(f'<span class=kpi><b>{s.get("rings_total", 0)}</b>current rings</span></div>')
 
@@ -141,6 +142,8 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
     link = (lambda r: browser_link(browser["url"], r["ring_id"], browser["ring_members"])) \
         if browser.get("url") and browser.get("ring_members") else None
     parts.append(_table(changes.get("new", []), ["ring_id", "type", "score", "size", "explanation"], link))
+    parts.append("<h2>Returned rings</h2><p class=muted>missing from the previous run, found again: same id, same "
+                 "verdicts</p>" + _table(changes.get("returned", []), ["ring_id", "type", "score", "size"], link))
     parts.append("<h2>Grown rings</h2>" + _table(changes.get("grown", []),
                                                  ["ring_id", "type", "score", "size", "previous_size"], link))
     parts.append("<h2>Merged rings</h2>" + _table(changes.get("merged", []), ["ring_id", "type", "merged_from"], link))

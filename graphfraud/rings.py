@@ -20,7 +20,8 @@ Pipeline (find_rings):
 4. Each ring gets members with roles, binding evidence, behaviour statistics, a type and a score (ring_score).
 
 Ring ids are stable across runs (assign_ids): a ring reuses the id of the previous run's ring it overlaps with
-Jaccard >= 0.5; new rings get "R-" + a hash of their sorted members.
+Jaccard >= 0.5, or else of a ring retired in the last few runs (it went missing for a night); new rings get "R-" + a
+hash of their sorted members.
 """
 
 from __future__ import annotations
@@ -684,15 +685,20 @@ def best_matches(left: list[frozenset], right: list[frozenset], threshold: float
     return out
 
 
-def assign_ids(rings: list[Ring], previous: dict[str, frozenset[Key]], threshold: float = 0.5) -> list[Ring]:
-    """Give each ring the id of the previous run's ring it overlaps with Jaccard >= threshold (one-to-one);
-    the others keep their content-hash id (suffixed -2, -3 ... in the unlikely case it is taken)."""
-    prev_ids = sorted(previous)
-    matches = best_matches([r.keys() for r in rings], [previous[i] for i in prev_ids], threshold)
-    taken = set(previous)
-    for i, j, _ in matches:
-        rings[i].ring_id = prev_ids[j]
-    matched = {i for i, _, _ in matches}
+def assign_ids(rings: list[Ring], previous: dict[str, frozenset[Key]], threshold: float = 0.5,
+               recent: dict[str, frozenset[Key]] | None = None) -> list[Ring]:
+    """Give each ring the id of the previous run's ring it overlaps with Jaccard >= threshold (one-to-one); a ring
+    left unmatched takes the id of a `recent` ring (retired lately: writeback.recent_rings) it overlaps as much, so a
+    ring that went missing for a night comes back under its id; the others keep their content-hash id (suffixed -2,
+    -3 ... in the unlikely case it is taken)."""
+    matched: set[int] = set()
+    taken = set(previous) | set(recent or {})
+    for known in (previous, {k: v for k, v in (recent or {}).items() if k not in previous}):
+        ids = sorted(known)
+        rest = [i for i in range(len(rings)) if i not in matched]
+        for i, j, _ in best_matches([rings[i].keys() for i in rest], [known[k] for k in ids], threshold):
+            rings[rest[i]].ring_id = ids[j]
+            matched.add(rest[i])
     for i, r in enumerate(rings):
         if i in matched:
             continue

@@ -20,7 +20,7 @@ from .models import fit_warnings, latest_model_dir, load_model
 from .predict import predict_heads_and_scores
 from .rings import Ring, RingConfig, assign_ids, find_rings
 from .verdicts import cleared_rings, hold_back_cleared, known_fraud_keys
-from .writeback import BAND_CUTS, previous_rings, risk_band, write_back
+from .writeback import BAND_CUTS, previous_rings, recent_rings, risk_band, write_back
 
 
 def new_run_id(started: datetime, fingerprint: str, model_version: str) -> str:
@@ -44,14 +44,16 @@ def ring_summary(r: Ring) -> dict[str, Any]:
 def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model_version: str,
                  cfg: RingConfig | None = None, run_id: str | None = None, started: datetime | None = None,
                  batch_size: int = 20_000, top: int = 10,
-                 ring_scores: dict[str, np.ndarray] | None = None, reraise_growth: float = 0.5) -> dict[str, Any]:
-    """Rings from `ring_scores` (default: `scores`; ids made stable against the graph's current rings), less those
+                 ring_scores: dict[str, np.ndarray] | None = None, reraise_growth: float = 0.5,
+                 ring_memory_runs: int = 7) -> dict[str, Any]:
+    """Rings from `ring_scores` (default: `scores`; ids made stable against the graph's current rings and those the
+    last `ring_memory_runs` runs found), less those
     analysts cleared that did not change materially (verdicts.hold_back_cleared), written back with the entities'
     risk `scores` as one run."""
     started = started or datetime.now(timezone.utc)
     t0 = time.perf_counter()
     rings = find_rings(export, scores if ring_scores is None else ring_scores, cfg)
-    rings = assign_ids(rings, previous_rings(graph))
+    rings = assign_ids(rings, previous_rings(graph), recent=recent_rings(graph, ring_memory_runs))
     rings, held = hold_back_cleared(rings, cleared_rings(graph), known_fraud_keys(export), reraise_growth)
     t1 = time.perf_counter()
     run_id = run_id or new_run_id(started, export.fingerprint, model_version)
@@ -92,7 +94,8 @@ def score_graph(settings: Settings, model_dir: Path | None = None, cutoff: datet
         t2 = time.perf_counter()
         summary = score_export(graph, export, scores, bundle.version, cfg, started=started,
                                batch_size=settings.batch_size, top=top, ring_scores=heads,
-                               reraise_growth=settings.reraise_growth)
+                               reraise_growth=settings.reraise_growth,
+                               ring_memory_runs=settings.ring_memory_runs)
     summary["seconds"] = {"export": round(t1 - t0, 2), "predict": round(t2 - t1, 2), **summary["seconds"]}
     summary["model_path"], summary["warnings"] = str(bundle.path), warnings
     return summary

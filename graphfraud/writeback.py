@@ -39,10 +39,18 @@ def risk_band(score: float) -> str:
     return "low"
 
 
+def _ring_keys(rows: list[dict]) -> dict[str, frozenset[Key]]:
+    return {row["ring_id"]: frozenset((m["entity_type"], m["entity_id"]) for m in row["members"]) for row in rows}
+
+
 def previous_rings(graph: Graph) -> dict[str, frozenset[Key]]:
     """The current rings in the graph: ring_id -> member keys (for stable ids)."""
-    return {row["ring_id"]: frozenset((m["entity_type"], m["entity_id"]) for m in row["members"])
-            for row in graph.read("writeback/current_rings")}
+    return _ring_keys(graph.read("writeback/current_rings"))
+
+
+def recent_rings(graph: Graph, runs: int) -> dict[str, frozenset[Key]]:
+    """Rings no longer current that one of the last `runs` finished scoring runs found: ring_id -> member keys."""
+    return _ring_keys(graph.read("writeback/recent_rings", {"runs": runs})) if runs > 0 else {}
 
 
 LEASE_MS = 15 * 60_000  # a run on another host whose staging has not moved for this long is abandoned

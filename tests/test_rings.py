@@ -265,6 +265,16 @@ def test_stable_ids_across_runs(planted):
                                 ("card", "zz8"), ("card", "zz9")})}
     third = assign_ids(find_rings(export, scores), tiny)
     assert "R-old" not in {r.ring_id for r in third}
+    # A ring missing from the previous run takes back the id of a recent one it matches; a current ring still wins
+    # over a recent one holding the same members, and a recent id is never handed to another ring.
+    ct_first = next(r for r in first if r.type == "card_testing")
+    recent = {"R-back": ct_first.keys(), "R-dup": ct_first.keys()}
+    fourth = assign_ids(find_rings(export, scores), {}, recent=recent)
+    assert next(r for r in fourth if r.type == "card_testing").ring_id in recent
+    assert len({r.ring_id for r in fourth}) == len(fourth)
+    fifth = assign_ids(find_rings(export, scores), {"R-now": ct_first.keys()}, recent=recent)
+    assert next(r for r in fifth if r.type == "card_testing").ring_id == "R-now"
+    assert not {r.ring_id for r in fifth} & set(recent)
 
 
 def test_metrics_exact(planted, tmp_path):

@@ -16,10 +16,10 @@ from graphfraud.export import export_graph, time_range
 from graphfraud.generate import generate
 from graphfraud.ingest import build_graph
 from graphfraud.ring_eval import load_truth
-from graphfraud.rings import RingConfig, RingMember, assign_ids, find_rings, jaccard
+from graphfraud.rings import RingConfig, RingMember, assign_ids, find_rings, jaccard, ring_hash_id
 from graphfraud.scoring import score_export
 from graphfraud.writeback import (LEASE_MS, abandoned_runs, clean_staging, flip_run, graph_counts, previous_rings,
-                                  reset_results, risk_band, snapshot, stage_rings, stage_scores, start_run, write_back)
+                                  recent_rings, reset_results, risk_band, snapshot, stage_rings, stage_scores, start_run, write_back)
 
 T = datetime(2026, 3, 1, tzinfo=timezone.utc)
 MS = int(T.timestamp() * 1000)
@@ -114,6 +114,26 @@ def test_ids_stable_when_membership_changes(fresh, world):
     assert now == {r.ring_id: r.keys() for r in second}
     lost = [("card", d) for d in dropped.values()]
     assert not any(k in keys for keys in now.values() for k in lost)
+
+
+def test_rings_missing_for_a_run_come_back_under_their_ids(fresh, world):
+    """Run 1 writes every planted ring (ids R-0, R-1 ..., as ids matched to still earlier runs look); run 2
+    (score_export) finds none (low scores, no label or burst anchors); run 3 finds them again and gives each its id
+    back (writeback.recent_rings), not a new one; with no memory (ring_memory_runs=0) they would be new."""
+    export, _, scores = world
+    first = assign_ids(find_rings(export, scores), {})
+    for n, r in enumerate(first):
+        r.ring_id = f"R-{n}"
+    write_back(fresh, "run-1", "m1", MS, MS + 1000, export.ids, scores, first)
+    low = {t: np.full(len(v), 0.05) for t, v in scores.items()}
+    blind = RingConfig(known_fraud=False, anomaly=1.0, visit_surprise=0)
+    score_export(fresh, export, low, "m1", blind, run_id="run-2", started=T + timedelta(hours=1))
+    assert previous_rings(fresh) == {} and recent_rings(fresh, 7) == {r.ring_id: r.keys() for r in first}
+    score_export(fresh, export, scores, "m1", run_id="run-3", started=T + timedelta(hours=2))
+    assert previous_rings(fresh) == {r.ring_id: r.keys() for r in first}
+    score_export(fresh, export, low, "m1", blind, run_id="run-4", started=T + timedelta(hours=3))
+    score_export(fresh, export, scores, "m1", run_id="run-5", started=T + timedelta(hours=4), ring_memory_runs=0)
+    assert previous_rings(fresh) == {ring_hash_id(r.keys()): r.keys() for r in first}
 
 
 def test_crashed_run_leaves_previous_rings_current(fresh, world):
