@@ -35,7 +35,7 @@ from .predict import predict, predict_heads_and_scores
 from .report import write_report
 from .scoring import score_export
 from .train import train
-from .writeback import previous_rings, recent_rings, risk_band
+from .writeback import previous_rings, risk_band
 
 # Fixed score bins for the drift check and the report (fraud probabilities are mostly tiny: fine bins low).
 SCORE_BINS = [0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.85, 1.0000001]
@@ -152,11 +152,12 @@ def challenge(graph: Graph, settings: Settings, day: date, end: datetime, curren
 
 
 def ring_changes(before: dict[str, frozenset], after: dict[str, frozenset],
-                 details: dict[str, dict[str, Any]], retired: set[str] = frozenset()) -> dict[str, list[dict[str, Any]]]:
+                 details: dict[str, dict[str, Any]], returned: set[str] = frozenset()) -> dict[str, list[dict[str, Any]]]:
     """New, returned, grown, merged and dissolved rings between two runs (ids are stable across runs by Jaccard
     >= 0.5).
 
-    returned: a ring not current before but found by a recent run (`retired`: it went missing and took its id back);
+    returned: a ring not current before that took back the id of a ring a recent run found (`returned`: it went
+    missing for a run or more);
     merged: a current ring holding most (>= half) of two or more previous rings;
     dissolved: a previous ring that is gone and was not merged into a current one.
     """
@@ -172,7 +173,7 @@ def ring_changes(before: dict[str, frozenset], after: dict[str, frozenset],
         if len(merged_into.get(new_id, [])) >= 2:
             out["merged"].append({**d, "merged_from": ", ".join(sorted(merged_into[new_id]))})
         elif new_id not in before:
-            out["returned" if new_id in retired else "new"].append(d)
+            out["returned" if new_id in returned else "new"].append(d)
         elif len(members) > len(before[new_id]):
             out["grown"].append({**d, "previous_size": len(before[new_id])})
     for old_id, members in before.items():
@@ -241,10 +242,10 @@ def browser_links(settings: Settings) -> dict[str, str | None]:
 def night_summary(export: GraphExport, scored: Scored, ring_run: dict[str, Any], before: dict[str, frozenset],
                   after: dict[str, frozenset], details: dict[str, dict[str, Any]], retrain_reason: str | None,
                   challenge_result: dict[str, Any] | None, drift: float | None,
-                  prev_hist: list[float] | None, retired: set[str] = frozenset()) -> dict[str, Any]:
+                  prev_hist: list[float] | None) -> dict[str, Any]:
     """The night's outcome for the report and the BatchRun: model, retraining, drift, rings and their changes, and
     the top entities."""
-    changes = ring_changes(before, after, details, retired)
+    changes = ring_changes(before, after, details, set(ring_run.get("rings_returned", [])))
     for ring in changes["new"]:
         keys = after[ring["ring_id"]]
         ring["members"] = [{"entity_type": t, "entity_id": i} for t, i in sorted(keys)]
@@ -322,7 +323,6 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
 
                 with stages.stage("rings", progress):
                     before = previous_rings(graph)
-                    retired = set(recent_rings(graph, settings.ring_memory_runs))
                     ring_run = score_export(graph, export, scored.scores, scored.bundle.version,
                                             run_id=f"nightly-{day.isoformat()}", started=end,
                                             batch_size=settings.batch_size, top=10, ring_scores=scored.heads,
@@ -331,7 +331,7 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
                     after = previous_rings(graph)
                 details = {r["ring_id"]: r for r in graph.read("nightly/ring_details")}
                 summary.update(night_summary(export, scored, ring_run, before, after, details, reason,
-                                             challenge_result, drift, prev_hist, retired))
+                                             challenge_result, drift, prev_hist))
                 summary["browser"] = browser_links(settings)
                 summary["verdicts"] = {**graph.read("nightly/verdict_summary")[0],
                                        "held_back": ring_run.get("rings_held_back", [])}

@@ -53,8 +53,10 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
     started = started or datetime.now(timezone.utc)
     t0 = time.perf_counter()
     rings = find_rings(export, scores if ring_scores is None else ring_scores, cfg)
-    rings = assign_ids(rings, previous_rings(graph), recent=recent_rings(graph, ring_memory_runs))
+    recent = recent_rings(graph, ring_memory_runs)
+    rings = assign_ids(rings, previous_rings(graph), recent=recent)
     rings, held = hold_back_cleared(rings, cleared_rings(graph), known_fraud_keys(export), reraise_growth)
+    returned = sorted(r.ring_id for r in rings if r.ring_id in recent)  # missing from the previous run, found again
     t1 = time.perf_counter()
     run_id = run_id or new_run_id(started, export.fingerprint, model_version)
     counts = write_back(graph, run_id, model_version, int(started.timestamp() * 1000),
@@ -68,7 +70,7 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
         entities[t] = {"n": int(len(s)), "bands": {b: int(c.get(b, 0)) for b in bands}}
     return {
         "run_id": run_id, "model_version": model_version, "cutoff": export.cutoff.isoformat(),
-        "entities": entities, "rings": len(rings), "rings_held_back": held,
+        "entities": entities, "rings": len(rings), "rings_held_back": held, "rings_returned": returned,
         "rings_by_type": dict(sorted(Counter(r.type for r in rings).items())),
         "top_rings": [ring_summary(r) for r in rings[:top]],
         "written": counts,

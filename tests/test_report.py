@@ -59,7 +59,7 @@ def test_ring_changes_new_grown_merged_dissolved():
     assert [(r["ring_id"], r["merged_from"]) for r in ch["merged"]] == [("B", "B, C")]
     assert [r["ring_id"] for r in ch["dissolved"]] == ["D"]
     # a ring that a recent run found, missing from the previous one, is back: returned, not new
-    ch = ring_changes(before, {**after, "R": k(50, 51, 52, 53)}, {}, retired={"R", "D"})
+    ch = ring_changes(before, {**after, "R": k(50, 51, 52, 53)}, {}, returned={"R"})
     assert [r["ring_id"] for r in ch["returned"]] == ["R"] and [r["ring_id"] for r in ch["new"]] == ["N"]
 
 

@@ -129,8 +129,9 @@ def test_rings_missing_for_a_run_come_back_under_their_ids(fresh, world):
     blind = RingConfig(known_fraud=False, anomaly=1.0, visit_surprise=0)
     score_export(fresh, export, low, "m1", blind, run_id="run-2", started=T + timedelta(hours=1))
     assert previous_rings(fresh) == {} and recent_rings(fresh, 7) == {r.ring_id: r.keys() for r in first}
-    score_export(fresh, export, scores, "m1", run_id="run-3", started=T + timedelta(hours=2))
+    third = score_export(fresh, export, scores, "m1", run_id="run-3", started=T + timedelta(hours=2))
     assert previous_rings(fresh) == {r.ring_id: r.keys() for r in first}
+    assert third["rings_returned"] == sorted(r.ring_id for r in first)
     score_export(fresh, export, low, "m1", blind, run_id="run-4", started=T + timedelta(hours=3))
     score_export(fresh, export, scores, "m1", run_id="run-5", started=T + timedelta(hours=4), ring_memory_runs=0)
     assert previous_rings(fresh) == {ring_hash_id(r.keys()): r.keys() for r in first}
