@@ -36,7 +36,6 @@ import time
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 from sklearn.metrics import average_precision_score
 
@@ -58,7 +57,7 @@ from graphfraud.registry import CARD, ENTITIES  # noqa: E402
 from graphfraud.ring_eval import load_truth  # noqa: E402
 from graphfraud.rings import jaccard  # noqa: E402
 from graphfraud.train import train  # noqa: E402
-from graphfraud.verdicts import Verdict, record  # noqa: E402
+from graphfraud.verdicts import Verdict, known_fraud_keys, record  # noqa: E402
 from graphfraud.writeback import previous_rings  # noqa: E402
 
 ARMS = ("without", "with")
@@ -122,7 +121,7 @@ def run_arm(arm: str, settings, world_dir: Path, world: World, days: list[date],
             current = previous_rings(graph)
             export = export_graph(graph, end)
             _, scores = predict_heads_and_scores(load_model(latest_model_dir(settings.models_dir)), export)
-            known = {(t, export.ids[t][i]) for t, y in export.labels.items() for i in np.flatnonzero(y == 1)}
+            known = known_fraud_keys(export)
             # cleared rings raised again (same id, or Jaccard >= 0.5 with the members the verdict covered), checked
             # here on the rings written, independently of verdicts.hold_back_cleared
             reraised = []
