@@ -82,6 +82,37 @@ def test_adjacency_is_the_normalised_transposed_matrix_and_aggregates_as_the_sca
         assert torch.allclose(y, y_ref, atol=1e-6) and torch.allclose(grad, xa.grad, atol=1e-6)
 
 
+
+def test_mean_hetero_conv_equals_pyg_hetero_conv_in_outputs_and_every_gradient():
+    """MeanHeteroConv (each destination's root weights summed before the product) computes what PyG's
+    HeteroConv(SAGEConv, aggr="sum") computes from the same state_dict: outputs, input gradients and the gradient of
+    every weight, on a hand-made graph where "b" receives from two edge types (two root weights to sum), "a" from one
+    with no edges, and "c" sends but receives nothing."""
+    from torch_geometric.nn import HeteroConv, SAGEConv
+    from graphfraud.model import MeanHeteroConv
+    index = {("a", "r", "b"): torch.tensor([[0, 2, 1], [1, 1, 0]]), ("c", "s", "b"): torch.tensor([[0, 1], [2, 2]]),
+             ("b", "t", "a"): torch.zeros((2, 0), dtype=torch.long), ("c", "u", "a"): torch.tensor([[1], [0]])}
+    n = {"a": 3, "b": 3, "c": 2}
+    torch.manual_seed(0)
+    ours = MeanHeteroConv({et: MeanSAGEConv((4, 4), 5, aggr="mean") for et in index}, aggr="sum")
+    pyg = HeteroConv({et: SAGEConv((4, 4), 5, aggr="mean") for et in index}, aggr="sum")
+    pyg.load_state_dict(ours.state_dict())
+    g = {t: torch.randn(k, 5) for t, k in n.items()}
+    results = []
+    for conv, edges in ((ours, adjacency(index, n)), (pyg, index)):
+        torch.manual_seed(1)
+        x = {t: torch.randn(k, 4, requires_grad=True) for t, k in n.items()}
+        conv.zero_grad()
+        y = conv(x, edges)
+        sum((y[t] * g[t]).sum() for t in y).backward()
+        results.append((y, {t: v.grad for t, v in x.items() if v.grad is not None},
+                        {k: p.grad.clone() for k, p in conv.named_parameters()}))
+    (y, xg, pg), (y_ref, xg_ref, pg_ref) = results
+    assert set(y) == set(y_ref) == {"a", "b"} and set(xg) == set(xg_ref)
+    assert all(torch.allclose(y[t], y_ref[t], atol=1e-5) for t in y)
+    assert all(torch.allclose(xg[t], xg_ref[t], atol=1e-5) for t in xg)
+    assert set(pg) == set(pg_ref) and all(torch.allclose(pg[k], pg_ref[k], atol=1e-5) for k in pg)
+
 def test_dropout_drops_its_share_keeps_the_expectation_and_follows_the_torch_seed():
     x = torch.ones(400, 250)
     torch.manual_seed(3)
