@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up graphfraud on a fresh machine: a virtualenv with the Python packages, and the local
 # Neo4j (launcher built by Maven, jars from Maven Central). Idempotent and quick the second time.
-# The virtualenv lives under ~/.cache/graphfraud, keyed by pyproject.toml, and .venv points at it.
+# The Python environment is scripts/venv.sh's: dependencies shared under ~/.cache/graphfraud, graphfraud per checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,21 +15,7 @@ PY=${PYTHON:-python3}
 import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PYEOF
 
-CACHE=${GRAPHFRAUD_CACHE:-$HOME/.cache/graphfraud}
-KEY=$(cat pyproject.toml | sha256sum | cut -c1-12)
-VENV="$CACHE/venv-$KEY"
-if [ ! -x "$VENV/bin/python" ] || [ ! -f "$VENV/.complete" ]; then
-  echo "==> creating virtualenv $VENV (torch is large: a few minutes the first time)"
-  rm -rf "$VENV"
-  mkdir -p "$CACHE"
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e '.[test]'
-  touch "$VENV/.complete"
-fi
-# Point the (shared) virtualenv's editable install at this checkout; deps are already satisfied.
-"$VENV/bin/pip" install -q --no-deps -e . 2>/dev/null
-ln -sfn "$VENV" .venv
+scripts/venv.sh
 
 echo "==> building the Neo4j launcher (Maven downloads Neo4j 5.26 the first time)"
 .venv/bin/python -c "from graphfraud.neo4j_server import build_launcher; build_launcher()"
