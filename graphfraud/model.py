@@ -114,16 +114,22 @@ class MeanHeteroConv(HeteroConv):
     merchants, devices and IPs). Same parameters, state_dict and function as HeteroConv(SAGEConv, aggr="sum"); on the
     1M bench graph the root products were a third of a training step. Needs adjacency()'s sparse matrices."""
 
+    def __init__(self, convs: dict[EdgeType, MeanSAGEConv], aggr: str = "sum"):
+        if aggr != "sum" or not all(isinstance(c, MeanSAGEConv) and c.aggr == "mean" and not c.normalize
+                                    and not c.project for c in convs.values()):
+            raise ValueError("MeanHeteroConv sums MeanSAGEConvs of mean aggregation, without normalize or project")
+        super().__init__(convs, aggr)
+
     def forward(self, x: dict[str, Tensor], adj: dict[EdgeType, Tensor]) -> dict[str, Tensor]:
         out: dict[str, Tensor] = {}
         root: dict[str, list[Tensor]] = {}
         for (src, rel, dst), conv in self.convs.items():
             a = adj.get((src, rel, dst))
-            if a is None or src not in x or dst not in x:  # as HeteroConv: an edge type absent here sends nothing
+            if a is None or src not in x:  # as HeteroConv: an edge type absent here sends nothing
                 continue
             y = conv.lin_l(SparseMean.apply(x[src], a, a.mean_t))
             out[dst] = y if dst not in out else out[dst] + y
-            if conv.root_weight:
+            if conv.root_weight and dst in x:
                 root.setdefault(dst, []).append(conv.lin_r.weight)  # lin_r has no bias
         return {t: v + x[t] @ torch.stack(root[t]).sum(0).t() if t in root else v for t, v in out.items()}
 

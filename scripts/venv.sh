@@ -16,32 +16,39 @@ if [ ! -x "$VENV/bin/python" ] || [ ! -f "$VENV/.complete" ]; then
   "$PY" -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -e '.[test]'
+  "$VENV/bin/pip" uninstall -q -y graphfraud  # only its dependencies stay: graphfraud goes into each .venv
   touch "$VENV/.complete"
 fi
-# graphfraud itself never lives in the shared virtualenv (earlier setups put an editable install there, owned by
-# whichever checkout ran setup last): only its dependencies.
-"$VENV/bin/pip" uninstall -q -y graphfraud >/dev/null 2>&1 || true
+# (A shared virtualenv made by an earlier setup still holds an editable graphfraud that a checkout with the earlier
+# layout, .venv linked to it, runs: it is left alone. A .venv of this layout reads its own editable install's .pth
+# before the shared site-packages', so its own code wins.)
 
 # This checkout's .venv: the shared site-packages through a .pth file, graphfraud installed editable from here, and
-# the shared virtualenv's commands (pytest, torchrun ...) run by this .venv's interpreter.
+# the shared virtualenv's commands (pytest, torchrun ...) as wrappers run by this .venv's interpreter.
+SHARED="$VENV $("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')"
 [ -L .venv ] && rm .venv  # the earlier layout: .venv was a link to the shared virtualenv
-if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.shared 2>/dev/null)" != "$VENV" ]; then
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.shared 2>/dev/null)" != "$SHARED" ]; then
   rm -rf .venv
   "$VENV/bin/python" -m venv --without-pip .venv
   site_of() { "$1" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
   echo "import site; site.addsitedir('$(site_of "$VENV/bin/python")')" > "$(site_of .venv/bin/python)/_graphfraud_shared.pth"
-  echo "$VENV" > .venv/.shared
+  echo "$SHARED" > .venv/.shared
 fi
 if ! out=$(.venv/bin/python -m pip install -q --no-deps -e . 2>&1); then  # quiet unless it fails
   echo "$out" >&2
   exit 1
 fi
+MARK="# graphfraud venv.sh wrapper"
 for cmd in "$VENV"/bin/*; do
   name=$(basename "$cmd")
-  [ -e ".venv/bin/$name" ] || [ -L "$cmd" ] && continue
-  case "$(head -n 1 "$cmd" 2>/dev/null | cut -c 1-300 | tr -d '\0')" in
-    "#!$VENV/bin/python"*) { echo "#!$PWD/.venv/bin/python"; tail -n +2 "$cmd"; } > ".venv/bin/$name"
-                           chmod +x ".venv/bin/$name" ;;
+  own=".venv/bin/$name"
+  [ -L "$cmd" ] && continue  # python, python3 ...
+  [ -e "$own" ] && ! grep -qsF "$MARK" "$own" && continue  # .venv's own (python, graphfraud)
+  first=$(head -n 2 "$cmd" 2>/dev/null | tr -d '\0' | cut -c 1-300 | tr '\n' ' ')
+  case "$first" in  # a Python script pip wrote: "#!<venv python>" or, for long paths, "#!/bin/sh" + "'''exec' ..."
+    "#!$VENV/bin/python"* | "#!/bin/sh '''exec'"*)
+      printf '#!/bin/sh\n%s\nexec "%s" "%s" "$@"\n' "$MARK" "$PWD/.venv/bin/python" "$cmd" > "$own.tmp"
+      chmod +x "$own.tmp"
+      mv "$own.tmp" "$own" ;;
   esac
 done
-

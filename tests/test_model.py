@@ -86,8 +86,8 @@ def test_adjacency_is_the_normalised_transposed_matrix_and_aggregates_as_the_sca
 def test_mean_hetero_conv_equals_pyg_hetero_conv_in_outputs_and_every_gradient():
     """MeanHeteroConv (each destination's root weights summed before the product) computes what PyG's
     HeteroConv(SAGEConv, aggr="sum") computes from the same state_dict: outputs, input gradients and the gradient of
-    every weight, on a hand-made graph where "b" receives from two edge types (two root weights to sum), "a" from one
-    with no edges, and "c" sends but receives nothing."""
+    every weight, on a hand-made graph where "b" and "a" each receive from two edge types (two root weights to sum;
+    one of a's has no edges) and "c" sends but receives nothing. It refuses settings it does not compute."""
     from torch_geometric.nn import HeteroConv, SAGEConv
     from graphfraud.model import MeanHeteroConv
     index = {("a", "r", "b"): torch.tensor([[0, 2, 1], [1, 1, 0]]), ("c", "s", "b"): torch.tensor([[0, 1], [2, 2]]),
@@ -112,6 +112,10 @@ def test_mean_hetero_conv_equals_pyg_hetero_conv_in_outputs_and_every_gradient()
     assert all(torch.allclose(y[t], y_ref[t], atol=1e-5) for t in y)
     assert all(torch.allclose(xg[t], xg_ref[t], atol=1e-5) for t in xg)
     assert set(pg) == set(pg_ref) and all(torch.allclose(pg[k], pg_ref[k], atol=1e-5) for k in pg)
+    with pytest.raises(ValueError):
+        MeanHeteroConv({("a", "r", "b"): MeanSAGEConv((4, 4), 5, aggr="mean", normalize=True)}, aggr="sum")
+    with pytest.raises(ValueError):
+        MeanHeteroConv({("a", "r", "b"): MeanSAGEConv((4, 4), 5, aggr="mean")}, aggr="mean")
 
 def test_dropout_drops_its_share_keeps_the_expectation_and_follows_the_torch_seed():
     x = torch.ones(400, 250)
