@@ -321,13 +321,16 @@ def build_graph_cmd(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Rows per write transaction (default: settings batch_size).")] = None,
     quarantine_dir: Annotated[Optional[Path], typer.Option("--quarantine-dir", help="Folder for the quarantine CSV of bad rows (default: <state_dir>/quarantine).")] = None,
     bulk: Annotated[bool, typer.Option("--bulk", help="Initial load of an EMPTY local database through Neo4j's offline importer (neo4j-admin database import): same validation, quarantine and resulting graph, many times faster on large histories. Stops and restarts the local server. Never automatic: without it, rows load in transactions.")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="polars: this process reads, checks and writes (default). spark: Apache Spark reads and checks the files with the same rules and writes through the Neo4j Connector for Apache Spark: the same graph, ledger and quarantine (needs pip install 'graphfraud[spark]', Java 17, Maven for the connector's jars).")] = "polars",
+    spark_master: Annotated[str, typer.Option("--spark-master", help="With --engine spark: the Spark master, as spark-submit's --master (local[2], spark://host:7077 ...).")] = "local[2]",
     config: ConfigOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Load transactions, chargebacks and labels into Neo4j: validated, idempotent, resumable after a kill.
 
     With --bulk, the first load of a large history goes through Neo4j's offline importer instead (empty database
-    only; later days load without --bulk). Exit codes: 0 loaded; 4 loaded what it could but rejected some file as a
+    only; later days load without --bulk). With --engine spark, Spark does the reading, checking and writing (any
+    graph, like the default). Exit codes: 0 loaded; 4 loaded what it could but rejected some file as a
     whole (see stderr); 2 bad usage or Neo4j unreachable."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -335,6 +338,10 @@ def build_graph_cmd(
     from graphfraud.ingest import build_graph
     from graphfraud.validate import plausibility
 
+    if engine not in ("polars", "spark"):
+        raise UsageError(f"--engine is polars or spark, not {engine!r}")
+    if bulk and engine == "spark":
+        raise UsageError("--bulk and --engine spark are two ways of loading: choose one")
     s = settings(config, batch_size=batch_size)
     qdir = quarantine_dir or s.state_dir / "quarantine"
     with Graph.connect(s) as g, Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
@@ -351,6 +358,10 @@ def build_graph_cmd(
             from graphfraud.bulk import bulk_build_graph
 
             summary = bulk_build_graph(g, paths, qdir, progress=progress, rules=plausibility(s))
+        elif engine == "spark":
+            from graphfraud.spark_ingest import spark_build_graph
+
+            summary = spark_build_graph(g, paths, qdir, spark_master, rules=plausibility(s), progress=progress)
         else:
             summary = build_graph(g, paths, s.batch_size, qdir, progress=progress, rules=plausibility(s))
     d = summary.as_dict()

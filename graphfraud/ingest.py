@@ -94,7 +94,12 @@ class Quarantine:
         if rows.height == 0:
             return 0
         bad = rows.select(v.ROW, "reason").join(raw, on=v.ROW, how="left").sort(v.ROW)
-        as_read = v.row_as_read(bad, f.kind)
+        return self.add_rows(f, list(zip(bad[v.ROW], bad["reason"], v.row_as_read(bad, f.kind))))
+
+    def add_rows(self, f: v.SourceFile, rows: list[tuple[int, str, str]]) -> int:
+        """Append (row, reason, row as read as JSON) of file `f`; returns the count."""
+        if not rows:
+            return 0
         if not self.used:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", newline="", encoding="utf-8", errors="surrogateescape") as fh:
@@ -102,9 +107,9 @@ class Quarantine:
             if not self.used:
                 w.writerow(["file", "row", "kind", "reason", "row_as_read"])
                 self.used = True
-            for row, reason, text in zip(bad[v.ROW], bad["reason"], as_read):
+            for row, reason, text in rows:
                 w.writerow([str(f.path), row, f.kind, reason, text])
-        return bad.height
+        return len(rows)
 
 
 def _batches(df: pl.DataFrame, size: int):

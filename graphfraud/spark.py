@@ -11,6 +11,8 @@ pyspark is an optional extra: pip install 'graphfraud[spark]'; Java 17 runs it.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -19,31 +21,61 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from . import rules as r
-from .errors import UsageError
-from .validate import OPTIONAL, REQUIRED, SourceFile, input_format
+from .db import load_cypher
+from .errors import GraphfraudError, UsageError
+from .validate import OPTIONAL, REQUIRED, SourceFile, input_format, row_as_read
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-FILE = "_file"  # the file a row came from, as the path Spark fetched it by
+FILE = "_file"  # the file a row came from (a local path, or the URI Spark fetched it by)
+FILE_INDEX = "_f"  # that file's place in the list given to read(): build-graph's load order
+AS_READ = "_as_read"  # the row's columns as read, as JSON (validate.row_as_read: for the quarantine file)
+REJECTED_ROW = 0  # _row of the one row standing for a file that could not be parsed (_broken: why)
+JARS_DIR = Path(__file__).resolve().parent.parent / "spark"  # pom.xml naming the connector; jars in target/lib
 # Java patterns of the timestamp layouts TIMESTAMP admits (rules.TIMESTAMP_FORMATS in chrono, plus the three ways of
 # writing a zone that chrono's %#z reads in one): tried in order, the first that parses wins.
 SPARK_TIMESTAMP_FORMATS = tuple(f"yyyy-MM-dd{sep}HH:mm:ss[.SSSSSSSSS]{zone}"
                                 for sep in ("'T'", " ") for zone in ("XXX", "XX", "X", "")) + ("yyyy-MM-dd",)
 
 
-def session(master: str = "local[2]", app: str = "graphfraud", conf: dict[str, str] | None = None) -> SparkSession:
-    """A Spark session for graphfraud: UTC, the strict datetime parser, no web UI; `master` as spark-submit's."""
+def connector_jars() -> list[Path]:
+    """The Neo4j Connector for Apache Spark and its dependencies (spark/pom.xml), fetched by Maven the first time."""
+    lib = JARS_DIR / "target" / "lib"
+    if not any(lib.glob("neo4j-connector-apache-spark*.jar")):
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise UsageError("the Spark engine fetches the Neo4j connector with Maven: install maven")
+        proc = subprocess.run([mvn, "-q", "-B", "-f", str(JARS_DIR / "pom.xml"), "dependency:copy-dependencies",
+                               f"-DoutputDirectory={lib}", "-DincludeScope=runtime"], capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
+            raise GraphfraudError(f"fetching the Neo4j Spark connector with Maven failed:\n{tail}")
+    return sorted(lib.glob("*.jar"))
+
+
+def session(master: str | None = "local[2]", app: str = "graphfraud", conf: dict[str, str] | None = None
+            ) -> SparkSession:
+    """A Spark session for graphfraud: UTC, the strict datetime parser, no web UI, the Neo4j connector's jars on its
+    class path; `master` as spark-submit's. None: the session spark-submit launched, whose --jars bring the
+    connector. (Jars count only when the JVM starts: a later session in the same process keeps the first's.)"""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise UsageError("the Spark engine needs pyspark: pip install 'graphfraud[spark]'") from None
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # executors run this interpreter (graphfraud, polars)
-    b = (SparkSession.builder.master(master).appName(app)
+    b = SparkSession.builder.appName(app)
+    if master is not None:
+        b = b.master(master)
+    b = (b
          .config("spark.sql.session.timeZone", "UTC")
          .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")  # unparseable: null, never the legacy parser
          .config("spark.sql.ansi.enabled", "false")  # a failed cast is null (a rule then names it), not an error
          .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false"))
+    if master is not None and master.startswith("local"):
+        b = b.config("spark.sql.shuffle.partitions", "8")  # one machine: not the cluster default of 200
+    if master is not None:
+        b = b.config("spark.jars", ",".join(str(j) for j in connector_jars()))
     for k, v in (conf or {}).items():
         b = b.config(k, v)
     spark = b.getOrCreate()
@@ -53,7 +85,7 @@ def session(master: str = "local[2]", app: str = "graphfraud", conf: dict[str, s
 
 def raw_columns(kind: str) -> list[str]:
     """The columns of a file as read (validate.parse), in a fixed order, all strings but _row and _lossy."""
-    return [*REQUIRED[kind], *OPTIONAL[kind], r.BROKEN, r.LOSSY, r.ROW]
+    return [*REQUIRED[kind], *OPTIONAL[kind], r.BROKEN, r.LOSSY, r.ROW, AS_READ]
 
 
 def _as_text(df: pl.DataFrame, kind: str) -> pl.DataFrame:
@@ -69,37 +101,59 @@ def _as_text(df: pl.DataFrame, kind: str) -> pl.DataFrame:
             out.append(pl.col(c).dt.strftime("%Y-%m-%d").alias(c))
         else:
             out.append(pl.col(c).cast(pl.String))
-    return df.select(*out, pl.col(r.LOSSY).cast(pl.Boolean), pl.col(r.ROW).cast(pl.Int64))
+    return df.select(*out, pl.col(r.LOSSY).cast(pl.Boolean), pl.col(r.ROW).cast(pl.Int64),
+                     pl.Series(AS_READ, row_as_read(df, kind), dtype=pl.String))
 
 
-def _parse_files(kind: str):
-    """The executor side: (path, bytes) records of one kind's files -> their rows as read, with the file's path."""
+def _parse_files(kind: str, index: dict[str, int]):
+    """The executor side: (path, bytes) records of one kind's files -> their rows as read, with the file's path and
+    index. A file that cannot be parsed yields one row, _row REJECTED_ROW and _broken the reason, as validate.read
+    would raise."""
     def run(records):
         import gzip
 
         from .validate import parse
+        names = raw_columns(kind)
         for rec in records:
-            path, data = rec["path"], bytes(rec["content"])
+            path = local_path(rec["path"])
             fmt = input_format(Path(path))
-            if fmt == "csv.gz":
-                data = gzip.decompress(data)
-            df = _as_text(parse(data, kind, "parquet" if fmt == "parquet" else "csv", path), kind)
+            try:
+                data = bytes(rec["content"])
+                if fmt == "csv.gz":
+                    data = gzip.decompress(data)
+                df = _as_text(parse(data, kind, "parquet" if fmt == "parquet" else "csv", path), kind)
+            except (GraphfraudError, OSError, EOFError) as e:
+                row = dict.fromkeys(names)
+                row.update({r.BROKEN: e.message if isinstance(e, GraphfraudError) else f"{path}: {e}",
+                            r.ROW: REJECTED_ROW})
+                yield (*row.values(), path, index[path])
+                continue
             for row in df.iter_rows():
-                yield (*row, path)
+                yield (*row, path, index[path])
     return run
 
 
+def local_path(uri: str) -> str:
+    """A path as Spark names it (file:/tmp/x.csv) as a local path (/tmp/x.csv); other URIs unchanged."""
+    from urllib.parse import unquote, urlparse
+    u = urlparse(uri)
+    return unquote(u.path) if u.scheme == "file" else uri
+
+
 def read(spark: SparkSession, files: list[SourceFile], kind: str) -> DataFrame:
-    """The rows of `files` (all of `kind`) as read, one row per data row, with _file: Spark fetches the bytes,
-    validate.parse reads them on the executors."""
-    from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
+    """The rows of the files of `kind` among `files` as read, one row per data row, with _file, _f (the file's place
+    in `files`) and _as_read: Spark fetches the bytes, validate.parse reads them on the executors. A file it cannot
+    parse is one row with _row REJECTED_ROW."""
+    from pyspark.sql.types import BooleanType, IntegerType, LongType, StringType, StructField, StructType
     schema = StructType([StructField(c, BooleanType() if c == r.LOSSY else LongType() if c == r.ROW else StringType())
-                         for c in raw_columns(kind)] + [StructField(FILE, StringType())])
+                         for c in raw_columns(kind)] + [StructField(FILE, StringType()),
+                                                        StructField(FILE_INDEX, IntegerType())])
+    index = {str(Path(f.path).resolve()): i for i, f in enumerate(files)}
     paths = [Path(f.path).resolve().as_uri() for f in files if f.kind == kind]
     if not paths:
         return spark.createDataFrame([], schema)
     blobs = spark.read.format("binaryFile").load(paths)
-    return spark.createDataFrame(blobs.rdd.mapPartitions(_parse_files(kind)), schema)
+    return spark.createDataFrame(blobs.rdd.mapPartitions(_parse_files(kind, index)), schema)
 
 
 def canon_column(c: r.Canon) -> Column:
@@ -163,11 +217,13 @@ def cond_column(c: r.Cond) -> Column:
     raise TypeError(f"not a rule condition: {c!r}")
 
 
-def check(df: DataFrame, kind: str, p: r.Plausibility = r.Plausibility(), now: datetime | None = None) -> DataFrame:
-    """validate.check on Spark: the rows as read (read()) in canonical form with `reason` (null: a good row) and
-    _file; the same columns, values and reasons as rules.polars_check, row for row."""
+def check(df: DataFrame, kind: str, p: r.Plausibility = r.Plausibility(), now: datetime | None = None,
+          keep: tuple[str, ...] = ()) -> DataFrame:
+    """validate.check on Spark: the rows as read (read()) in canonical form with `reason` (null: a good row), _file
+    _f and _as_read (and the columns in `keep`); the same columns, values and reasons as rules.polars_check, row for
+    row."""
     from pyspark.sql import functions as F
-    canon = df.select(*[canon_column(c) for c in r.canonical(kind)], F.col(FILE))
+    canon = df.select(*[canon_column(c) for c in r.canonical(kind)], F.col(FILE), F.col(FILE_INDEX), F.col(AS_READ), *keep)
     joined = F.concat_ws("; ", *[F.when(cond_column(x.breaks), F.lit(x.reason)) for x in r.row_rules(kind, p, now)])
     reason = F.coalesce(F.col(r.BROKEN), F.when(joined != "", joined))
     return canon.withColumn("reason", reason).drop(r.BROKEN, r.AMOUNT_TEXT)
@@ -181,7 +237,29 @@ def to_polars(df: DataFrame) -> pl.DataFrame:
     return pl.DataFrame([tuple(x) for x in df.collect()], schema=schema, orient="row")
 
 
-def check_files(spark: SparkSession, files: list[SourceFile], p: r.Plausibility = r.Plausibility(),
-                now: datetime | None = None) -> dict[str, Any]:
-    """Every file read and checked on Spark, per kind (a lazy Spark DataFrame each)."""
-    return {kind: check(read(spark, files, kind), kind, p, now) for kind in REQUIRED}
+def connector_options(settings: Any) -> dict[str, str]:
+    """The Neo4j Connector's options for the configured database (credentials from the settings, never logged)."""
+    opts = {"url": settings.uri, "database": settings.neo4j_database,
+            "authentication.type": "basic", "authentication.basic.username": settings.neo4j_user,
+            "authentication.basic.password": settings.password() or ""}
+    return opts
+
+
+def write(df: DataFrame, settings: Any, cypher: str, batch_size: int = 5000, retries: int = 20) -> None:
+    """Write the rows of `df` with the named Cypher file (cypher/<name>.cypher) through the Neo4j Connector's query
+    mode: every row is `event`, a batch per transaction; deadlocks between executors are retried."""
+    opts = {**connector_options(settings), "query": load_cypher(cypher), "batch.size": str(batch_size),
+            "transaction.retries": str(retries), "transaction.retry.timeout": "100"}
+    df.write.format("org.neo4j.spark.DataSource").mode("Append").options(**opts).save()
+
+
+def read_query(spark: SparkSession, settings: Any, cypher: str, schema: str) -> DataFrame:
+    """The rows of a named read query (no parameters) through the Neo4j Connector, with the given Spark schema
+    (a DDL string), so an empty answer still has its columns."""
+    df = (spark.read.format("org.neo4j.spark.DataSource").options(**connector_options(settings))
+          .option("query", load_cypher(cypher)).option("schema.strategy", "string").load())
+    if df.rdd.isEmpty():
+        return spark.createDataFrame([], schema)
+    from pyspark.sql import functions as F
+    cols = [x.strip().split() for x in schema.split(",")]
+    return df.select(*[F.col(n).cast(t) for n, t in cols])

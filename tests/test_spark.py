@@ -36,7 +36,7 @@ def polars_side(files: list[v.SourceFile], kind: str) -> pl.DataFrame:
 
 
 def spark_side(spark, files: list[v.SourceFile], kind: str) -> pl.DataFrame:
-    out = sp.to_polars(sp.check(sp.read(spark, files, kind), kind, now=NOW))
+    out = sp.to_polars(sp.check(sp.read(spark, files, kind), kind, now=NOW).drop(sp.FILE_INDEX, sp.AS_READ))
     return out.with_columns(pl.col(sp.FILE).map_elements(lambda p: Path(p).name, return_dtype=pl.String)).sort(
         sp.FILE, r.ROW)
 
