@@ -43,6 +43,7 @@ for cmd in "$VENV"/bin/*; do
   name=$(basename "$cmd")
   own=".venv/bin/$name"
   [ -L "$cmd" ] && continue  # python, python3 ...
+  [ -f "$cmd" ] || continue  # __pycache__ (pyspark puts a .py script there)
   [ -e "$own" ] && ! grep -qsF "$MARK" "$own" && continue  # .venv's own (python, graphfraud)
   first=$(head -n 2 "$cmd" 2>/dev/null | tr -d '\0' | cut -c 1-300 | tr '\n' ' ')
   case "$first" in  # a Python script pip wrote: "#!<venv python>" or, for long paths, "#!/bin/sh" + "'''exec' ..."
