@@ -5,7 +5,10 @@ executors by validate.parse, the same parser build-graph uses; the contract's ca
 (rules.py, data) are compiled to Spark columns here, as validate.py compiles them to polars expressions. So both
 engines quarantine the same rows for the same reasons (tests/test_spark.py runs the fault corpus through both).
 
-pyspark is an optional extra: pip install 'graphfraud[spark]'; Java 17 runs it.
+write() and read_query() are the Spark engine's door to Neo4j: the Neo4j Connector for Apache Spark running a named
+Cypher file (cypher/spark/*), as db.py runs them for everything else.
+
+pyspark is an optional extra: pip install 'graphfraud[spark]'; Java 17 runs it; Maven fetches the connector.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ cypher/spark/*). The decisions are those of ingest.py, which loads file by file 
   same time in the file is quarantined (LABEL_CONFLICT).
 
 So the graph, the ledger and the quarantine are build-graph's (tests/test_spark_ingest.py). Writes are idempotent
-(MERGE; only ids absent at the start are created), so a rerun after a crash completes the graph.
+(MERGE; only ids absent at the start are created), so a rerun after a crash completes the graph. The ledger is
+decided on the graph as read at the start: a load running at the same time that creates the same transactions makes
+this one fail on the uniqueness constraint (nothing is duplicated), and a rerun completes it.
 """
 
 from __future__ import annotations
