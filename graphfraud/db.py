@@ -11,7 +11,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import neo4j
@@ -186,14 +186,15 @@ class Graph:
         with _translated(self.settings), self.driver.session(database=self.database) as s:
             return s.execute_write(work)
 
-    def write_two_steps(self, first: str, then: str, params: dict[str, Any], carry: str) -> dict[str, Any]:
-        """Two named queries in ONE managed write transaction (retried as a whole): `first` returns one row, whose
-        column `carry` is passed to `then` with the same `params`. Returns first's row."""
+    def write_two_steps(self, first: str, then: str, params: dict[str, Any],
+                        carry: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """Two named queries in ONE managed write transaction (retried as a whole): `first` returns one row;
+        `then` runs with `params` plus `carry(row)`. Returns first's row."""
         q1, q2 = load_cypher(first), load_cypher(then)
 
         def work(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
             row = tx.run(q1, params).single(strict=True).data()
-            tx.run(q2, {**params, carry: row[carry]}).consume()
+            tx.run(q2, {**params, **carry(row)}).consume()
             return row
 
         with _translated(self.settings), self.driver.session(database=self.database) as s:

@@ -10,7 +10,9 @@
 //   $mcc, $country, $content_hash (int), $links (per row a list of [entity_type, entity_id] of its optional
 //   entities, possibly empty); registry maps $labels (entity_type -> label) and $keys (entity_type -> key property).
 // Returns one row: new ([int]: indices of the rows to create), created (int), present (int: id already there with
-//   the same content_hash), conflicts ([transaction_id]: already there with other content).
+//   the same content_hash), conflicts ([transaction_id]: already there with other content); for the second step, the
+//   element ids of the entities merged: cards and merchants ([[entity_id, element id]]), linked ([[entity_type,
+//   entity_id, element id]]).
 UNWIND range(0, size($transaction_id) - 1) AS i
 OPTIONAL MATCH (old:Transaction {transaction_id: $transaction_id[i]})
 WITH collect(CASE WHEN old IS NULL THEN i END) AS new,
@@ -22,12 +24,14 @@ CALL (new) {
   WITH DISTINCT $card_id[i] AS id
   MERGE (c:Entity {entity_type: 'card', entity_id: id})
   ON CREATE SET c:Card, c.card_id = id
+  RETURN collect([id, elementId(c)]) AS cards
 }
 CALL (new) {
   UNWIND new AS i
   WITH $merchant_id[i] AS id, min(i) AS first
   MERGE (m:Entity {entity_type: 'merchant', entity_id: id})
   ON CREATE SET m:Merchant, m.merchant_id = id, m.mcc = $mcc[first], m.country = $country[first]
+  RETURN collect([id, elementId(m)]) AS merchants
 }
 CALL (new) {
   UNWIND new AS i
@@ -35,5 +39,6 @@ CALL (new) {
   WITH DISTINCT link[0] AS type, link[1] AS id
   MERGE (e:Entity {entity_type: type, entity_id: id})
   ON CREATE SET e:$($labels[type]), e[$keys[type]] = id
+  RETURN collect([type, id, elementId(e)]) AS linked
 }
-RETURN new, size(new) AS created, present, conflicts
+RETURN new, size(new) AS created, present, conflicts, cards, merchants, linked
