@@ -218,6 +218,7 @@ def _load(spark: Any, graph: Graph, inputs: v.Inputs, quarantine_dir: Path, rule
     # One partition per write: Neo4j serialises writes on shared nodes (a merchant, a card) anyway, and parallel
     # batches touching the same nodes wait on each other's locks and deadlock (measured: 5x slower on 2 partitions).
     sp.write(_entities(tx).coalesce(1), settings, "spark/entities")
+    graph.write_autocommit("spark/replan", {"timeout_s": 300})  # plan the lookups below on the entities written
     tick(summary.kinds["transactions"].rows_read // 2, "entities: write")
     sp.write(tx.select("transaction_id", "ts", "card_id", "merchant_id", "amount", "currency", "mcc",
                        "country", "channel", "status", "content_hash", _links().alias("links")).coalesce(1),

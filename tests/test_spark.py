@@ -13,7 +13,12 @@ from polars.testing import assert_frame_equal
 
 from graphfraud import rules as r
 from graphfraud import spark as sp
+from graphfraud import spark_features as sf
 from graphfraud import validate as v
+from graphfraud.export import TX_SCHEMA, present_types
+from graphfraud.features import node_features
+from graphfraud.generate import generate
+from graphfraud.registry import ENTITIES
 
 from test_faults import corpus
 from test_ingest import HEADER, tx
@@ -108,3 +113,36 @@ def test_edge_values_parse_alike_on_both_engines(spark, tmp_path):
     a, b = polars_side(files, "transactions"), spark_side(spark, files, "transactions")
     same(a, b)
     assert a["reason"].to_list() == [why for _, _, why in EDGES]  # and both are what the contract says
+
+
+def world_transactions(world: Path) -> pl.DataFrame:
+    """A generated world's transactions in the features' input contract (export.TX_SCHEMA), as the export gives them."""
+    raw = pl.concat([pl.read_parquet(f) for f in sorted((world / "transactions").glob("*.parquet"))], how="diagonal")
+    entity = [pl.col(e.column).alias(e.name) if e.column in raw.columns else pl.lit(None, pl.String).alias(e.name)
+              for e in ENTITIES]
+    return raw.select(*entity, ts=pl.col("timestamp").dt.epoch("ms"), amount="amount",
+                      declined=pl.col("status") == "declined", ecom=pl.col("channel") == "ecom",
+                      country="country").cast(TX_SCHEMA)
+
+
+@pytest.mark.parametrize("scenario", ["default", "card_present"])
+def test_features_are_equal_on_both_engines(spark, tmp_path, scenario):
+    """features.node_features (polars) and spark_features.node_features agree to 1e-6 on every feature of every node
+    type; card-present worlds include the first-visit surprise, computed half on Spark, half on the driver."""
+    generate(tmp_path / "w", transactions=3000, days=20, seed=3, scenario=scenario)
+    tx = world_transactions(tmp_path / "w")
+    types = present_types(tx)
+    assert types == (["card", "merchant", "device", "ip"] if scenario == "default" else ["card", "merchant"])
+    cutoff = tx["ts"].max() + 1
+    ddl = ", ".join(f"{c} {dict(String='string', Int64='long', Float64='double', Boolean='boolean')[str(d)]}"
+                    for c, d in tx.schema.items())
+    frame = spark.createDataFrame(tx.rows(), ddl)
+    for t in types:
+        ids = tx[t].drop_nulls().unique().sort().to_list()
+        want = node_features(tx, t, ids, cutoff, types)
+        got = pl.DataFrame({t: ids}).join(sp.to_polars(sf.node_features(frame, t, types, cutoff)), on=t,
+                                          how="left", maintain_order="left").drop(t)
+        assert_frame_equal(got, want, abs_tol=1e-6, rel_tol=0)
+        assert want.width >= 22 and (want["n_tx"] > 0).all()  # real values were compared
+        if t == "card" and scenario == "card_present":
+            assert want["first_visit_surprise"].max() > 1.0
