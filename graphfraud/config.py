@@ -46,6 +46,7 @@ class Settings:
     plausible_min_time: str = "2000-01-01"  # transactions before this ISO date are quarantined
     plausible_max_future_days: float = 1.0  # ... and those more than this many days after now
     plausible_max_amount: float = 1e9  # ... and amounts above this ceiling
+    spark_driver_memory: str = "auto"  # --engine spark on a local master: the JVM heap ("6g"); auto: 1/4 of memory, 1-16g
 
     # --- model and scoring ---
     model_dir: Path | None = None  # None: <state_dir>/models

@@ -26,6 +26,7 @@ import polars as pl
 from . import rules as r
 from .db import load_cypher
 from .errors import GraphfraudError, UsageError
+from .neo4j_server import machine_memory_bytes
 from .validate import OPTIONAL, REQUIRED, SourceFile, input_format, row_as_read
 
 if TYPE_CHECKING:
@@ -84,6 +85,17 @@ def session(master: str | None = "local[2]", app: str = "graphfraud", conf: dict
     spark = b.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def local_conf(settings: Any, master: str | None) -> dict[str, str]:
+    """Session settings for a local master: the driver's heap (in local mode that JVM runs every task too; Spark's
+    default of 1g ran out of memory on 1M rows), from the settings or a quarter of the machine's memory within
+    1-16g. On a cluster spark-submit sizes the JVMs."""
+    if master is None or not master.startswith("local"):
+        return {}
+    mib = machine_memory_bytes() // 2**20
+    auto = f"{min(max(mib // 4, 1024), 16 * 1024)}m"
+    return {"spark.driver.memory": auto if settings.spark_driver_memory == "auto" else settings.spark_driver_memory}
 
 
 def raw_columns(kind: str) -> list[str]:

@@ -155,7 +155,7 @@ def spark_build_graph(graph: Graph, paths: list[Path], quarantine_dir: Path, mas
     ledger as ingest.build_graph would give for the same files and graph). `master`: None under spark-submit."""
     inputs = v.discover(paths)  # every header checked (and a missing path refused) before Spark starts
     graph.ensure_schema()
-    spark = sp.session(master)
+    spark = sp.session(master, conf=sp.local_conf(graph.settings, master))
     try:
         return _load(spark, graph, inputs, quarantine_dir, rules, progress)
     finally:
