@@ -30,7 +30,7 @@ from graphfraud.models import latest_model_dir, load_model  # noqa: E402
 from graphfraud.predict import predict_heads_and_scores  # noqa: E402
 from graphfraud.registry import ENTITIES  # noqa: E402
 from graphfraud.ring_eval import load_truth, match_metrics, restrict_truth  # noqa: E402
-from graphfraud.rings import RingConfig, find_rings  # noqa: E402
+from graphfraud.rings import RingConfig, find_rings, ring_risk  # noqa: E402
 from graphfraud.train import train  # noqa: E402
 
 
@@ -59,7 +59,7 @@ def default_cutoff(h: History) -> datetime:
 
 
 def node_auprc(world: Path, h: History, model_dir: Path) -> dict[str, float]:
-    """AUPRC per node type of the model's scores as of its cut-off, on the entities not known as fraud then, against
+    """AUPRC per node type of the risk scores as of the model's cut-off (evaluate's "gnn": rings included), on the entities not known as fraud then, against
     the planted truth (as evaluate.truth_labels: ring members with a ring payment before the cut-off are positives;
     members whose ring payments all come later are left out; everyone else is negative)."""
     cutoff = load_model(model_dir).cutoff
@@ -72,7 +72,9 @@ def node_auprc(world: Path, h: History, model_dir: Path) -> dict[str, float]:
     all_members = {k for _, keys in load_truth(world).values() for k in keys}
     members = all_members & active
     ap = {}
-    cut_scores = predict_heads_and_scores(load_model(model_dir), cut)[1]
+    heads, propagated = predict_heads_and_scores(load_model(model_dir), cut)
+    cfg = RingConfig()
+    cut_scores = ring_risk(cut, propagated, find_rings(cut, heads, cfg), cfg.member_pull)  # as evaluate's "gnn"
     for t in cut.ids:
         keep = np.array([(t, i) in members or (t, i) not in all_members for i in cut.ids[t]])
         test = (cut.labels[t] != 1) & keep
@@ -93,13 +95,19 @@ def main() -> None:
     ap.add_argument("--ring-config", default="{}", help="JSON overrides of RingConfig")
     ap.add_argument("--ring-scores", choices=("heads", "propagated"), default="heads",
                     help="which scores the ring step reads (production: heads)")
+    ap.add_argument("--extra", nargs="*", default=[], metavar="SCENARIO:SEED",
+                    help="more dev worlds (dev_<scenario>_<seed>), e.g. card_present:1104; never a test seed")
     args = ap.parse_args()
     if args.suite != "dev":
         sys.exit("dev_loop tunes on the dev suite only")
     settings = load_settings(epochs=args.epochs, seed=args.seed)
     cfg = RingConfig(**json.loads(args.ring_config))
     rows = []
-    for name, scenario, seed in suite_worlds("dev"):
+    test_seeds = {seed for _, _, seed in suite_worlds("test")}
+    extra = [(f"dev_{sc}_{sd}", sc, int(sd)) for sc, sd in (x.split(":") for x in args.extra)]
+    if any(seed in test_seeds for _, _, seed in extra):
+        sys.exit("an extra world may not use a test seed")
+    for name, scenario, seed in suite_worlds("dev") + extra:
         if args.only and name not in args.only:
             continue
         world = args.worlds / name

@@ -31,7 +31,7 @@ from .ingest import build_graph
 from .scoring import score_graph
 from .train import train
 
-NODE_METHODS = ("gnn", "gnn_raw", "xgb_graph", "mlp", "rules")
+NODE_METHODS = ("gnn", "gnn_no_rings", "gnn_raw", "xgb_graph", "mlp", "rules")
 RING_METHODS = ("gnn", "wcc_rules", "fraudar", "labels_only")
 
 # progress(world name, step, steps done in this world, steps per world)

@@ -25,6 +25,7 @@ from .export import GraphExport, Progress, confirmed_as_of, label_sources, read_
 from .fit import split_labels
 from .models import fit_warnings, latest_model_dir, load_model
 from .predict import predict_heads_and_scores
+from .rings import RingConfig, find_rings, ring_risk
 from .ring_eval import Truth, load_fraud_transactions, load_truth, ring_metrics
 
 TRUTH_BATCH = 10_000  # fraud transaction ids per lookup of their entities
@@ -90,9 +91,13 @@ def evaluate(graph: Graph, model_dir: Path | None = None, truth_dir: Path | None
     # baselines use the model's own hyper-parameters (seed, validation share, width ...), on the identical split
     base = dataclasses.replace(settings, **bundle.hyper)
     split = split_labels(export.labels, base.seed, base.val_share)
-    # "gnn" is the model as it scores in production (with prediction propagation); "gnn_raw" is its heads alone
+    # "gnn" is the risk score as `score` writes it at the cut-off: the heads, prediction propagation, then ring members
+    # raised toward their ring's score (rings found at the cut-off); "gnn_no_rings" stops before the rings and
+    # "gnn_raw" is the heads alone
     heads, propagated = predict_heads_and_scores(bundle, export)
-    scores = {"gnn": propagated, "gnn_raw": heads}
+    ring_cfg = RingConfig()
+    scores = {"gnn": ring_risk(export, propagated, find_rings(export, heads, ring_cfg), ring_cfg.member_pull),
+              "gnn_no_rings": propagated, "gnn_raw": heads}
     for i, (name, fn) in enumerate((("xgb_graph", lambda: xgb_graph_scores(export, bundle.stats, split, base.seed)),
                                     ("mlp", lambda: mlp_scores(export, bundle.stats, split, base)),
                                     ("rules", lambda: rule_scores(export)))):

@@ -18,7 +18,7 @@ from .export import export_graph, time_range
 from .locks import results_lock
 from .models import fit_warnings, latest_model_dir, load_model
 from .predict import predict_heads_and_scores
-from .rings import Ring, RingConfig, assign_ids, find_rings
+from .rings import Ring, RingConfig, assign_ids, find_rings, ring_risk
 from .verdicts import cleared_rings, hold_back_cleared, known_fraud_keys
 from .writeback import BAND_CUTS, previous_rings, recent_rings, risk_band, write_back
 
@@ -49,13 +49,14 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
     """Rings from `ring_scores` (default: `scores`; ids made stable against the graph's current rings and those the
     last `ring_memory_runs` runs found), less those
     analysts cleared that did not change materially (verdicts.hold_back_cleared), written back with the entities'
-    risk `scores` as one run."""
+    risk `scores`, ring members raised toward their ring's score (rings.ring_risk), as one run."""
     started = started or datetime.now(timezone.utc)
     t0 = time.perf_counter()
     rings = find_rings(export, scores if ring_scores is None else ring_scores, cfg)
     recent = recent_rings(graph, ring_memory_runs)
     rings = assign_ids(rings, previous_rings(graph), recent=recent)
     rings, held = hold_back_cleared(rings, cleared_rings(graph), known_fraud_keys(export), reraise_growth)
+    scores = ring_risk(export, scores, rings, (cfg or RingConfig()).member_pull)  # members carry their ring's risk
     returned = sorted(r.ring_id for r in rings if r.ring_id in recent)  # missing from the previous run, found again
     t1 = time.perf_counter()
     run_id = run_id or new_run_id(started, export.fingerprint, model_version)

@@ -44,7 +44,7 @@ def test_generate_build_train_score_evaluate(clean_graph, tmp_path):
 
     e = ok("evaluate", "--model", model, "--truth", str(world))
     assert e["model"]["version"] == t["version"] and e["model"]["path"] == model
-    assert set(e["nodes"]["card"]) == {"gnn", "gnn_raw", "xgb_graph", "mlp", "rules"}
+    assert set(e["nodes"]["card"]) == {"gnn", "gnn_no_rings", "gnn_raw", "xgb_graph", "mlp", "rules"}
     assert 0.0 <= e["nodes"]["card"]["gnn"]["auprc"] <= 1.0
     assert set(e["rings"]) >= {"gnn", "wcc_rules", "fraudar", "labels_only"}
     assert e["test_entities"]["card"]["n"] > e["test_entities"]["card"]["positives"] > 0 and e["warnings"] == []

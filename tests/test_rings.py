@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
@@ -12,7 +13,8 @@ from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform
 from graphfraud.features import burst_anomaly, feature_names
 from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
 from graphfraud.ring_baselines import fraudar_peel, labels_only_rings, wcc_rule_rings
-from graphfraud.rings import VISIT, VISIT_EDGE, RingConfig, assign_ids, find_rings, ring_hash_id, with_visits
+from graphfraud.rings import (VISIT, VISIT_EDGE, Ring, RingConfig, RingMember, assign_ids, find_rings, ring_hash_id,
+                              ring_risk, with_visits)
 
 DAY = 86_400_000
 T0 = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
@@ -231,6 +233,83 @@ def test_card_present_burst_of_first_visits_makes_one_ring():
     assert np.allclose(f, expected)
     assert f[[export.ids["card"].index(c) for _, c in members]].min() >= RingConfig().visit_surprise
     assert "first_visit_surprise" not in feature_names("card", ["card", "merchant", "device"])
+
+
+def test_card_present_burst_on_the_first_days_anchors_nothing():
+    """The same burst on the history's second day: every card's visits there are "first" visits (the history is cut
+    on the left), so the window anchors nothing (censor_days); with the censoring off it would."""
+    rows, members = card_present_world()
+    shifted = [{**r, "ts": r["ts"] - 29 * DAY} if r["card"].startswith("t") else r for r in rows]
+    export = make_export(shifted)
+    scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
+    scores["card"] = np.array([0.2 if ("card", c) in members else 0.05 for c in export.ids["card"]])
+    assert find_rings(export, scores) == []
+    assert sum(len(r.keys() & members) for r in find_rings(export, scores, RingConfig(censor_days=0))) == 20
+
+
+def test_card_present_colluding_shop_counts_payments_not_cards():
+    """Card-present data: four ring cards pay colluding shop mc ten times each; eight ordinary shoppers paid it once.
+    By cards the ring is a third of mc's customers (under col_share: the shop would drop out and the ring with it);
+    by payments it is 40 of 48, so mc binds its four cards into one ring. The one-off shoppers stay out."""
+    rows, _ = card_present_world()
+    rows = [r for r in rows if not r["card"].startswith("t")]  # no burst
+    for j in range(4):
+        for day in range(10, 40, 3):
+            rows.append({"card": f"k{j}", "merchant": "mc", "device": None, "ip": None,
+                         "ts": T0 + day * DAY + (9 + j) * 3_600_000, "amount": 500.0, "declined": False,
+                         "ecom": False, "country": "US"})
+    for i in range(8):
+        rows.append({"card": f"l{i}", "merchant": "mc", "device": None, "ip": None,
+                     "ts": T0 + (12 + 2 * i) * DAY + 15 * 3_600_000, "amount": 20.0 + i, "declined": False,
+                     "ecom": False, "country": "US"})
+    export = make_export(rows)
+    ring = {("card", f"k{j}") for j in range(4)} | {("merchant", "mc")}
+    scores = {t: np.array([0.9 if (t, i) in ring else 0.05 for i in ids]) for t, ids in export.ids.items()}
+    assert [r.keys() for r in find_rings(export, scores)] == [frozenset(ring)]
+
+
+def test_a_household_shared_by_two_rings_does_not_glue_them():
+    """Cards x0 (ring X) and y0 (ring Y) live in one household with an honest card h: the three share device dHH and
+    IP iHH. Louvain puts the household in a community of its own; three cards are fewer than a ring has (min_cards),
+    so it is dissolved rather than merged back into both rings: two exact rings, the household left out."""
+    rows: list[dict] = []
+
+    def tx(card, merchant, device, ip, day, amount):
+        rows.append({"card": card, "merchant": merchant, "device": device, "ip": ip, "ts": T0 + day * DAY + len(rows),
+                     "amount": float(amount), "declined": False, "ecom": True, "country": "US"})
+
+    for i in range(40):  # background shoppers at a popular merchant
+        for day in range(0, 60, 10):
+            tx(f"l{i}", "mP", f"dl{i}", f"il{i}", day + i % 10, 30 + i)
+    for c in ("x0", "y0", "h"):
+        for day in range(0, 60, 7):
+            tx(c, "mP", "dHH", "iHH", day, 25)
+    rings = {}
+    for r in ("X", "Y"):
+        cards = [f"{r.lower()}{j}" for j in range(8)]
+        for j, c in enumerate(cards):
+            for k in range(3):
+                tx(c, f"m{r}", f"d{r}{j % 2}", f"i{r}", 30 + k, 480 + j)
+        rings[r] = {("card", c) for c in cards} | {("device", f"d{r}0"), ("device", f"d{r}1"), ("ip", f"i{r}")}
+    export = make_export(rows)
+    members = rings["X"] | rings["Y"]
+    scores = {t: np.array([0.9 if (t, i) in members else 0.05 for i in ids]) for t, ids in export.ids.items()}
+    got = sorted(sorted((t, i) for t, i in r.keys() if t != "merchant") for r in find_rings(export, scores))
+    assert got == sorted(sorted(m) for m in rings.values())
+
+
+def test_ring_risk_moves_members_halfway_up_never_down():
+    """A member moves `pull` of the way to its ring's score; one above it keeps its own; non-members and types the
+    ring does not touch are unchanged; the input is not modified."""
+    export = SimpleNamespace(ids={"card": ["a", "b", "c"], "merchant": ["m"]})
+    scores = {"card": np.array([0.2, 0.9, 0.1], np.float32), "merchant": np.array([0.4], np.float32)}
+    members = [RingMember("card", "a", 0.2, "card"), RingMember("card", "b", 0.9, "card"),
+               RingMember("merchant", "m", 0.4, "colluding_merchant")]
+    ring = Ring("R-1", "merchant_collusion", 0.8, members, [], 0, 0, "")
+    out = ring_risk(export, scores, [ring], 0.5)
+    assert np.allclose(out["card"], [0.5, 0.9, 0.1]) and np.allclose(out["merchant"], [0.6])
+    assert np.allclose(scores["card"], [0.2, 0.9, 0.1])
+    assert np.allclose(ring_risk(export, scores, [ring], 0.0)["card"], scores["card"])
 
 
 def test_visit_windows_only_where_no_entity_binds_cards(planted):
