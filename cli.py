@@ -317,7 +317,7 @@ def _nullcontext():
 
 @app.command("build-graph")
 def build_graph_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="Input folders or files (transactions/, chargebacks/, labels/; truth/ is never read).")],
+    paths: Annotated[list[str], typer.Argument(help="Input folders or files (transactions/, chargebacks/, labels/; truth/ is never read). With --engine spark also URIs of any Hadoop-compatible file system (hdfs://, s3a://, file:// ...).")],
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Rows per write transaction (default: settings batch_size).")] = None,
     quarantine_dir: Annotated[Optional[Path], typer.Option("--quarantine-dir", help="Folder for the quarantine CSV of bad rows (default: <state_dir>/quarantine).")] = None,
     bulk: Annotated[bool, typer.Option("--bulk", help="Initial load of an EMPTY local database through Neo4j's offline importer (neo4j-admin database import): same validation, quarantine and resulting graph, many times faster on large histories. Stops and restarts the local server. Never automatic: without it, rows load in transactions.")] = False,
@@ -336,12 +336,16 @@ def build_graph_cmd(
 
     from graphfraud.db import Graph
     from graphfraud.ingest import build_graph
-    from graphfraud.validate import plausibility
+    from graphfraud.validate import is_uri, plausibility
 
     if engine not in ("polars", "spark"):
         raise UsageError(f"--engine is polars or spark, not {engine!r}")
     if bulk and engine == "spark":
         raise UsageError("--bulk and --engine spark are two ways of loading: choose one")
+    uris = [p for p in paths if is_uri(p)]
+    if uris and engine != "spark":
+        raise UsageError(f"{uris[0]}: URIs are read by --engine spark only; give a local path")
+    local = [Path(p) for p in paths]
     s = settings(config, batch_size=batch_size)
     qdir = quarantine_dir or s.state_dir / "quarantine"
     with Graph.connect(s) as g, Progress(TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
@@ -357,13 +361,14 @@ def build_graph_cmd(
         if bulk:
             from graphfraud.bulk import bulk_build_graph
 
-            summary = bulk_build_graph(g, paths, qdir, progress=progress, rules=plausibility(s))
+            summary = bulk_build_graph(g, local, qdir, progress=progress, rules=plausibility(s))
         elif engine == "spark":
             from graphfraud.spark_ingest import spark_build_graph
 
-            summary = spark_build_graph(g, paths, qdir, spark_master, rules=plausibility(s), progress=progress)
+            summary = spark_build_graph(g, [p if is_uri(p) else Path(p) for p in paths], qdir, spark_master,
+                                        rules=plausibility(s), progress=progress)
         else:
-            summary = build_graph(g, paths, s.batch_size, qdir, progress=progress, rules=plausibility(s))
+            summary = build_graph(g, local, s.batch_size, qdir, progress=progress, rules=plausibility(s))
     d = summary.as_dict()
     for rejected in d["rejected_files"]:
         err.print(f"[bold red]rejected[/bold red] {rejected['file']}: {rejected['reason']}", highlight=False,

@@ -27,7 +27,7 @@ from . import rules as r
 from .db import load_cypher
 from .errors import GraphfraudError, UsageError
 from .neo4j_server import machine_memory_bytes
-from .validate import OPTIONAL, REQUIRED, SourceFile, input_format, row_as_read
+from .validate import IGNORED_DIRS, OPTIONAL, REQUIRED, SourceFile, input_format, is_uri, row_as_read
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -131,7 +131,7 @@ def _parse_files(kind: str, index: dict[str, int]):
         names = raw_columns(kind)
         for rec in records:
             path = local_path(rec["path"])
-            fmt = input_format(Path(path))
+            fmt = input_format(path)
             try:
                 data = bytes(rec["content"])
                 if fmt == "csv.gz":
@@ -141,10 +141,10 @@ def _parse_files(kind: str, index: dict[str, int]):
                 row = dict.fromkeys(names)
                 row.update({r.BROKEN: e.message if isinstance(e, GraphfraudError) else f"{path}: {e}",
                             r.ROW: REJECTED_ROW})
-                yield (*row.values(), path, index[path])
+                yield (*row.values(), path, index[file_key(path)])
                 continue
             for row in df.iter_rows():
-                yield (*row, path, index[path])
+                yield (*row, path, index[file_key(path)])
     return run
 
 
@@ -155,6 +155,71 @@ def local_path(uri: str) -> str:
     return unquote(u.path) if u.scheme == "file" else uri
 
 
+def file_key(path: Path | str) -> str:
+    """One name per input file on both sides of Spark (as discovered, as Spark reports it): the resolved local path
+    for a local file (given as a path or a file: URI), the URI itself for any other."""
+    s = str(path)
+    return str(Path(local_path(s)).resolve()) if not is_uri(s) or s.startswith("file:") else s
+
+
+def file_uri(path: Path | str) -> str:
+    """An input file as a URI Spark can read."""
+    return str(path) if is_uri(path) else Path(path).resolve().as_uri()
+
+
+class HadoopFiles:
+    """Input files behind any Hadoop-compatible URI (hdfs://, s3a://, abfs://, file:// ...) or local path, listed
+    through the session's Hadoop FileSystem, headers read by Spark: validate.discover's file store for the Spark
+    engine, so a data lake's folders are discovered, checked and sorted by the same rules as local ones."""
+
+    def __init__(self, spark: SparkSession):
+        self.spark = spark
+        self.conf = spark._jsc.hadoopConfiguration()
+
+    def _fs(self, uri: Path | str) -> tuple[Any, Any]:
+        p = self.spark._jvm.org.apache.hadoop.fs.Path(str(uri))
+        return p, p.getFileSystem(self.conf)
+
+    def exists(self, uri: Path | str) -> bool:
+        p, fs = self._fs(uri)
+        return bool(fs.exists(p))
+
+    def is_dir(self, uri: Path | str) -> bool:
+        p, fs = self._fs(uri)
+        return bool(fs.getFileStatus(p).isDirectory())
+
+    def under(self, root: Path | str) -> list[str]:
+        """Every file under a folder (qualified URIs), sorted, the generator's answer key left out."""
+        p, fs = self._fs(root)
+        top = fs.makeQualified(p).toString().rstrip("/")
+        found, it = [], fs.listFiles(p, True)
+        while it.hasNext():
+            uri = it.next().getPath().toString()
+            if not IGNORED_DIRS & set(uri[len(top) + 1:].split("/")[:-1]):
+                found.append(uri)
+        return sorted(found)
+
+    def key(self, uri: Path | str) -> str:
+        p, fs = self._fs(uri)
+        return fs.makeQualified(p).toString()
+
+    def columns(self, uri: Path | str) -> list[str] | None:
+        """Column names of a file; None for an empty CSV (as validate's local reader)."""
+        try:
+            if input_format(uri) == "parquet":
+                return list(self.spark.read.parquet(str(uri)).columns)
+            first = self.spark.read.text(str(uri)).first()  # Hadoop's codecs undo .gz
+            if first is None or not first[0].strip():
+                return None
+            return pl.read_csv(first[0].encode(), infer_schema=False, encoding="utf8-lossy", n_rows=0).columns
+        except Exception as e:  # py4j and Spark analysis errors: the file cannot be read
+            cause = getattr(e, "java_exception", None)
+            while cause is not None and cause.getCause() is not None:  # the JVM's root cause, not Spark's wrappers
+                cause = cause.getCause()
+            why = cause.toString() if cause is not None else str(e)
+            raise GraphfraudError(f"cannot read {uri}: {why}".splitlines()[0]) from None
+
+
 def read(spark: SparkSession, files: list[SourceFile], kind: str) -> DataFrame:
     """The rows of the files of `kind` among `files` as read, one row per data row, with _file, _f (the file's place
     in `files`) and _as_read: Spark fetches the bytes, validate.parse reads them on the executors. A file it cannot
@@ -163,8 +228,8 @@ def read(spark: SparkSession, files: list[SourceFile], kind: str) -> DataFrame:
     schema = StructType([StructField(c, BooleanType() if c == r.LOSSY else LongType() if c == r.ROW else StringType())
                          for c in raw_columns(kind)] + [StructField(FILE, StringType()),
                                                         StructField(FILE_INDEX, IntegerType())])
-    index = {str(Path(f.path).resolve()): i for i, f in enumerate(files)}
-    paths = [Path(f.path).resolve().as_uri() for f in files if f.kind == kind]
+    index = {file_key(f.path): i for i, f in enumerate(files)}
+    paths = [file_uri(f.path) for f in files if f.kind == kind]
     if not paths:
         return spark.createDataFrame([], schema)
     blobs = spark.read.format("binaryFile").load(paths)

@@ -149,14 +149,20 @@ def _links() -> Any:
                               for e in OPTIONAL_ENTITIES]), lambda x: x.isNotNull())
 
 
-def spark_build_graph(graph: Graph, paths: list[Path], quarantine_dir: Path, master: str | None = "local[2]",
-                      rules: r.Plausibility = r.Plausibility(), progress: Progress | None = None) -> LoadSummary:
-    """Load the files under `paths` with Spark and the Neo4j connector; returns build-graph's summary (the same
-    ledger as ingest.build_graph would give for the same files and graph). `master`: None under spark-submit."""
-    inputs = v.discover(paths)  # every header checked (and a missing path refused) before Spark starts
+def spark_build_graph(graph: Graph, paths: list[Path] | list[str], quarantine_dir: Path,
+                      master: str | None = "local[2]", rules: r.Plausibility = r.Plausibility(),
+                      progress: Progress | None = None) -> LoadSummary:
+    """Load the files under `paths` (local paths, or URIs of any Hadoop-compatible file system: hdfs://, s3a://,
+    file:// ...) with Spark and the Neo4j connector; returns build-graph's summary (the same ledger as
+    ingest.build_graph would give for the same files and graph; quarantine written here, on the driver). `master`:
+    None under spark-submit."""
+    local = not any(v.is_uri(p) for p in paths)
+    inputs = v.discover(paths) if local else None  # local files: every header checked before Spark starts
     graph.ensure_schema()
     spark = sp.session(master, conf=sp.local_conf(graph.settings, master))
     try:
+        if inputs is None:  # URIs: listed and checked through Spark's Hadoop file systems, by the same rules
+            inputs = v.discover(paths, sp.HadoopFiles(spark))
         return _load(spark, graph, inputs, quarantine_dir, rules, progress)
     finally:
         spark.stop()
@@ -170,7 +176,7 @@ def _load(spark: Any, graph: Graph, inputs: v.Inputs, quarantine_dir: Path, rule
     started = time.perf_counter()
     settings = graph.settings
     summary = LoadSummary(skipped_files=inputs.skipped, rejected_files=list(inputs.rejected))
-    total = sum(v.estimate_rows(f) for f in inputs.files)
+    total = sum(v.estimate_rows(f) for f in inputs.files if not v.is_uri(f.path))  # remote files: counted as read
     bad_rows: list[tuple[int, int, str, str, str]] = []  # (file index, row, kind, reason, row as read)
 
     def tick(rows_done: int, phase: str) -> None:
@@ -184,10 +190,11 @@ def _load(spark: Any, graph: Graph, inputs: v.Inputs, quarantine_dir: Path, rule
         break a rule are quarantined."""
         raw = sp.read(spark, inputs.files, kind).persist()
         rejected = dict(raw.filter(F.col(r.ROW) == sp.REJECTED_ROW).select(sp.FILE, r.BROKEN).collect())
-        summary.rejected_files += [(Path(p), why) for p, why in rejected.items()]
+        summary.rejected_files += [(p if v.is_uri(p) else Path(p), why) for p, why in rejected.items()]
         data = raw.filter(F.col(r.ROW) != sp.REJECTED_ROW)
         counts = summary.kinds[kind]
-        counts.files = sum(f.kind == kind and str(f.path) not in rejected for f in inputs.files)
+        gone = {sp.file_key(p) for p in rejected}
+        counts.files = sum(f.kind == kind and sp.file_key(f.path) not in gone for f in inputs.files)
         counts.rows_read = data.count()
         rows = sp.check(data, kind, rules).persist()
         note(rows.filter(F.col("reason").isNotNull()), kind)
@@ -273,6 +280,6 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("usage: spark-submit --jars $(ls spark/target/lib/*.jar | paste -sd,) spark/job.py PATH...")
     s = load_settings()
     with Graph.connect(s) as g:
-        summary = spark_build_graph(g, [Path(a) for a in args], s.state_dir / "quarantine", master=None,
-                                    rules=plausibility(s))
+        paths = [a if v.is_uri(a) else Path(a) for a in args]
+        summary = spark_build_graph(g, paths, s.state_dir / "quarantine", master=None, rules=plausibility(s))
     print(json.dumps(summary.as_dict(), indent=2))

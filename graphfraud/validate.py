@@ -11,8 +11,10 @@ import csv
 import gzip
 import hashlib
 import io
+import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
 
 import polars as pl
 
@@ -49,13 +51,23 @@ def plausibility(settings: Settings) -> Plausibility:
 
 @dataclass(frozen=True)
 class SourceFile:
-    path: Path
+    path: Path | str  # a local path, or a URI (hdfs://, s3a:// ... read by the Spark engine only)
     kind: str  # one of KIND_ORDER
 
 
-def input_format(path: Path) -> str | None:
+def is_uri(path: Path | str) -> bool:
+    """Whether an input path is a URI with a scheme (hdfs://nn/x, s3a://b/x, file:///x), not a local path."""
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:/", str(path)))
+
+
+def posix(path: Path | str) -> PurePosixPath:
+    """The path part of a local path or a URI, for its name and its folder's name."""
+    return PurePosixPath(urlparse(str(path)).path) if is_uri(path) else PurePosixPath(Path(path))
+
+
+def input_format(path: Path | str) -> str | None:
     """"csv", "csv.gz" or "parquet" by the file's ending in any case (2026-01-01.CSV, day.csv.GZ), else None."""
-    name = Path(path).name.lower()
+    name = posix(path).name.lower()
     return next((fmt for ending, fmt in FORMATS.items() if name.endswith(ending)), None)
 
 
@@ -78,10 +90,10 @@ def _columns(path: Path) -> list[str] | None:
         raise GraphfraudError(f"cannot read {path}: {e}".splitlines()[0]) from None
 
 
-def _kind_of(path: Path, columns: list[str] | None) -> str:
+def _kind_of(path: Path | str, columns: list[str] | None) -> str:
     """The kind of a file: its folder's name when that is a kind, else the kind whose columns it has."""
-    if path.parent.name in REQUIRED:
-        return path.parent.name
+    if posix(path).parent.name in REQUIRED:
+        return posix(path).parent.name
     for kind in KIND_ORDER:
         if columns is not None and set(REQUIRED[kind]) <= set(columns):
             return kind
@@ -92,10 +104,27 @@ def _kind_of(path: Path, columns: list[str] | None) -> str:
                      f"(as transactions it lacks {', '.join(missing)}); put it in a folder named after its kind")
 
 
-def _files_under(root: Path) -> tuple[list[Path], list[Path]]:
-    """(loadable files, other files) under a folder, the generator's answer key left out."""
-    every = sorted(p for p in root.rglob("*") if p.is_file() and not IGNORED_DIRS & set(p.relative_to(root).parts[:-1]))
-    return [p for p in every if input_format(p)], [p for p in every if not input_format(p)]
+class LocalFiles:
+    """Input files on this machine's file system (spark.HadoopFiles: behind any Hadoop-compatible URI)."""
+
+    def exists(self, p: Path | str) -> bool:
+        return Path(p).exists()
+
+    def is_dir(self, p: Path | str) -> bool:
+        return Path(p).is_dir()
+
+    def under(self, root: Path | str) -> list[Path]:
+        """Every file under a folder, sorted, the generator's answer key left out."""
+        root = Path(root)
+        return sorted(p for p in root.rglob("*")
+                      if p.is_file() and not IGNORED_DIRS & set(p.relative_to(root).parts[:-1]))
+
+    def key(self, p: Path | str) -> Path:
+        """One name per file, however it was given."""
+        return Path(p).resolve()
+
+    def columns(self, p: Path | str) -> list[str] | None:
+        return _columns(Path(p))
 
 
 @dataclass
@@ -108,35 +137,37 @@ class Inputs:
     rejected: list[tuple[Path, str]]
 
 
-def discover(paths: list[Path]) -> Inputs:
+def discover(paths: list[Path] | list[str], store: LocalFiles | None = None) -> Inputs:
     """Every input file under `paths` with its kind, headers checked, in load order (kind, then name). A file whose
     header cannot be read or lacks required columns is rejected as a whole, with the reason; the others load.
 
     Raises UsageError (nothing written) only for a path that does not exist or that is the generator's answer key.
     """
-    found: dict[Path, None] = {}
-    skipped: list[tuple[Path, str]] = []
+    store = store or LocalFiles()
+    found: dict[Path | str, None] = {}
+    skipped: list[tuple[Path | str, str]] = []
     for p in paths:
-        p = Path(p)
-        if not p.exists():
+        p = p if is_uri(p) else Path(p)
+        if not store.exists(p):
             raise UsageError(f"{p} does not exist")
-        if p.is_dir():
-            if p.name in IGNORED_DIRS:
+        if store.is_dir(p):
+            if posix(p).name in IGNORED_DIRS:
                 raise UsageError(f"{p} is the generator's answer key; build-graph never reads truth/")
-            loadable, other = _files_under(p)
-            for f in loadable:
-                found[f.resolve()] = None
-            skipped += [(f, UNSUPPORTED) for f in other]
+            every = store.under(p)
+            for f in every:
+                if input_format(f):
+                    found[store.key(f)] = None
+            skipped += [(f, UNSUPPORTED) for f in every if not input_format(f)]
         elif not input_format(p):
             raise UsageError(f"{p}: {UNSUPPORTED}")
-        elif p.parent.name in IGNORED_DIRS:
+        elif posix(p).parent.name in IGNORED_DIRS:
             raise UsageError(f"{p} is in the generator's answer key; build-graph never reads truth/")
         else:
-            found[p.resolve()] = None
+            found[store.key(p)] = None
     files, rejected = [], []
     for path in found:
         try:
-            cols = _columns(path)
+            cols = store.columns(path)
             kind = _kind_of(path, cols)
         except GraphfraudError as e:  # UsageError included: not a file of any kind
             rejected.append((path, e.message))
@@ -146,7 +177,7 @@ def discover(paths: list[Path]) -> Inputs:
             rejected.append((path, f"{kind} file lacks column(s) {', '.join(missing)}"))
             continue
         files.append(SourceFile(path, kind))
-    files.sort(key=lambda f: (KIND_ORDER.index(f.kind), f.path.name, str(f.path)))
+    files.sort(key=lambda f: (KIND_ORDER.index(f.kind), posix(f.path).name, str(f.path)))
     return Inputs(files, skipped, rejected)
 
 

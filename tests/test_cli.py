@@ -108,6 +108,13 @@ def test_status_exit_codes(graph, settings, tmp_path):
     assert p.returncode == 1 and json.loads(p.stdout)["running"] is False
 
 
+def test_a_uri_without_the_spark_engine_is_a_usage_error():
+    """Only Spark reads URIs; the default engine says so before it connects to anything (a mangled path would read
+    as 'does not exist')."""
+    p = run("build-graph", "hdfs://namenode:8020/payments")
+    assert p.returncode == 2 and "hdfs://namenode:8020/payments: URIs are read by --engine spark only" in p.stderr
+
+
 def test_help_lists_commands():
     p = run("--help")
     assert p.returncode == 0

@@ -79,6 +79,34 @@ def test_fault_corpus_gives_the_same_quarantine_on_both_engines(spark, tmp_path)
     assert "14 fields where the header has 12" in quarantined["s01.csv:2"]
 
 
+def test_uris_are_discovered_and_read_as_local_files(spark, tmp_path):
+    """The fault corpus given as a file:// URI, listed and header-checked through Spark's Hadoop file system
+    (HadoopFiles, as hdfs:// or s3a:// would be): the same files of the same kinds in the same order, the same skipped
+    and rejected files for the same reasons, and the same rows checked alike. A missing URI and the answer key are
+    refused as for local paths."""
+    root = tmp_path / "in"
+    for _, rel, content, _, _ in corpus(tmp_path):
+        write(root, rel, content)
+    (root / "notes.txt").write_text("not an input file")
+    local = v.discover([root])
+    remote = v.discover([root.as_uri()], sp.HadoopFiles(spark))
+    assert all(isinstance(f.path, str) and f.path.startswith("file:") for f in remote.files)
+    assert [(sp.file_key(f.path), f.kind) for f in remote.files] == [(sp.file_key(f.path), f.kind) for f in local.files]
+    assert [(sp.file_key(p), why) for p, why in remote.skipped] == [(sp.file_key(p), why) for p, why in local.skipped]
+    assert local.skipped and local.rejected
+    # rejected alike; an unreadable file's reason quotes its engine's own error after "cannot read <file>: "
+    assert [sp.file_key(p) for p, _ in remote.rejected] == [sp.file_key(p) for p, _ in local.rejected]
+    for (p, why), (q, expected) in zip(remote.rejected, local.rejected):
+        assert why == expected or (why.startswith(f"cannot read {p}: ") and expected.startswith(f"cannot read {q}: "))
+    for kind in v.KIND_ORDER:
+        same(polars_side(local.files, kind), spark_side(spark, remote.files, kind))
+    with pytest.raises(v.UsageError, match="does not exist"):
+        v.discover([(tmp_path / "nowhere").as_uri()], sp.HadoopFiles(spark))
+    (tmp_path / "truth").mkdir()
+    with pytest.raises(v.UsageError, match="answer key"):
+        v.discover([(tmp_path / "truth").as_uri()], sp.HadoopFiles(spark))
+
+
 # Values at the edges of what each engine parses: (column, value, the reason the row gets, or None to load).
 EDGES = [
     ("amount", " 5", "amount is not a number"), ("amount", "5d", "amount is not a number"),

@@ -19,7 +19,9 @@ from test_bulk import BULK_DAYS, content, day_files, history, ledger
 @pytest.fixture(scope="module")
 def both(graph, settings, tmp_path_factory):
     """The bulk test's history (every ledger outcome) loaded by the default path and by Spark; each then gets day 5
-    and a rerun of day 4 by the default path, and a second Spark load of the history (a rerun: all present)."""
+    and a rerun of day 4 by the default path, and a second Spark load of the history (a rerun: all present). Spark's
+    first load is given file:// URIs (discovered through Hadoop's file system, as hdfs:// or s3a:// would be), its
+    rerun local paths."""
     tmp = tmp_path_factory.mktemp("spark")
     files = history(tmp)
     out = {}
@@ -27,7 +29,7 @@ def both(graph, settings, tmp_path_factory):
         wipe(graph)
         qdir = tmp / f"quarantine-{how}"
         if how == "spark":
-            summary = spark_build_graph(graph, files, qdir)
+            summary = spark_build_graph(graph, [f.resolve().as_uri() for f in files], qdir)
         else:
             summary = build_graph(graph, files, settings.batch_size, qdir)
         quarantined = pl.read_csv(summary.quarantine_file).drop("file").sort("row", "reason")
