@@ -13,6 +13,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
+from typing import Protocol
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
@@ -104,6 +105,20 @@ def _kind_of(path: Path | str, columns: list[str] | None) -> str:
                      f"(as transactions it lacks {', '.join(missing)}); put it in a folder named after its kind")
 
 
+class FileStore(Protocol):
+    """Where input files live, as discover needs it: LocalFiles here, spark.HadoopFiles for Hadoop URIs."""
+
+    def exists(self, p: Path | str) -> bool: ...
+
+    def is_dir(self, p: Path | str) -> bool: ...
+
+    def under(self, root: Path | str) -> list: ...
+
+    def key(self, p: Path | str) -> Path | str: ...
+
+    def columns(self, p: Path | str) -> list[str] | None: ...
+
+
 class LocalFiles:
     """Input files on this machine's file system (spark.HadoopFiles: behind any Hadoop-compatible URI)."""
 
@@ -137,11 +152,12 @@ class Inputs:
     rejected: list[tuple[Path, str]]
 
 
-def discover(paths: list[Path] | list[str], store: LocalFiles | None = None) -> Inputs:
+def discover(paths: list[Path] | list[str], store: FileStore | None = None) -> Inputs:
     """Every input file under `paths` with its kind, headers checked, in load order (kind, then name). A file whose
     header cannot be read or lacks required columns is rejected as a whole, with the reason; the others load.
 
     Raises UsageError (nothing written) only for a path that does not exist or that is the generator's answer key.
+    `store`: where the files live (local by default; spark.HadoopFiles for URIs), the rules being the same.
     """
     store = store or LocalFiles()
     found: dict[Path | str, None] = {}
