@@ -365,8 +365,7 @@ def build_graph_cmd(
         elif engine == "spark":
             from graphfraud.spark_ingest import spark_build_graph
 
-            summary = spark_build_graph(g, [p if is_uri(p) else Path(p) for p in paths], qdir, spark_master,
-                                        rules=plausibility(s), progress=progress)
+            summary = spark_build_graph(g, paths, qdir, spark_master, rules=plausibility(s), progress=progress)
         else:
             summary = build_graph(g, local, s.batch_size, qdir, progress=progress, rules=plausibility(s))
     d = summary.as_dict()

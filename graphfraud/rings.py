@@ -266,15 +266,12 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
             if not len(e["src"]):
                 continue
             k = np.bincount(e["dst"], weights=inc["card"][e["src"]].astype(float), minlength=n_col)
-            n = np.bincount(e["dst"], minlength=n_col)
-            cshare = np.divide(k, n, out=np.zeros(n_col), where=n > 0)
-            if col == MERCHANT and col in binding:
-                # card-present data: a colluding shop keeps a trickle of one-off customers, while its ring's cards
-                # come back again and again, so a merchant's share is counted in payments, not in cards
-                tx = e["n_tx"].astype(float)
-                mine = np.bincount(e["dst"], weights=tx * inc["card"][e["src"]], minlength=n_col)
-                total = np.bincount(e["dst"], weights=tx, minlength=n_col)
-                cshare = np.divide(mine, total, out=np.zeros(n_col), where=total > 0)
+            # card-present data: a colluding shop keeps a trickle of one-off customers, while its ring's cards come
+            # back again and again, so there a merchant's share is counted in payments, elsewhere in cards
+            per = e["n_tx"].astype(float) if col == MERCHANT and col in binding else np.ones(len(e["dst"]))
+            mine = np.bincount(e["dst"], weights=per * inc["card"][e["src"]], minlength=n_col)
+            total = np.bincount(e["dst"], weights=per, minlength=n_col)
+            cshare = np.divide(mine, total, out=np.zeros(n_col), where=total > 0)
             # A risky entity stays while its included cards are >= col_share of its cards (a public IP or a popular
             # merchant, mostly clean cards, drops out whatever its score); an unscored one joins with min_shared.
             # With visit windows (card-present data) windows and merchants join only as anchors: ordinary days of

@@ -27,7 +27,8 @@ from . import rules as r
 from .db import load_cypher
 from .errors import GraphfraudError, UsageError
 from .neo4j_server import machine_memory_bytes
-from .validate import IGNORED_DIRS, OPTIONAL, REQUIRED, SourceFile, input_format, is_uri, row_as_read
+from .validate import (IGNORED_DIRS, OPTIONAL, REQUIRED, SourceFile, header_columns, input_format, is_uri,
+                       row_as_read)
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -209,9 +210,7 @@ class HadoopFiles:
             if input_format(uri) == "parquet":
                 return list(self.spark.read.parquet(str(uri)).columns)
             first = self.spark.read.text(str(uri)).first()  # Hadoop's codecs undo .gz
-            if first is None or not first[0].strip():
-                return None
-            return pl.read_csv(first[0].encode(), infer_schema=False, encoding="utf8-lossy", n_rows=0).columns
+            return header_columns(first[0].encode() if first is not None else b"")
         except Exception as e:  # py4j and Spark analysis errors: the file cannot be read
             cause = getattr(e, "java_exception", None)
             while cause is not None and cause.getCause() is not None:  # the JVM's root cause, not Spark's wrappers

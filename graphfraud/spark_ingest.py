@@ -280,6 +280,5 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("usage: spark-submit --jars $(ls spark/target/lib/*.jar | paste -sd,) spark/job.py PATH...")
     s = load_settings()
     with Graph.connect(s) as g:
-        paths = [a if v.is_uri(a) else Path(a) for a in args]
-        summary = spark_build_graph(g, paths, s.state_dir / "quarantine", master=None, rules=plausibility(s))
+        summary = spark_build_graph(g, args, s.state_dir / "quarantine", master=None, rules=plausibility(s))
     print(json.dumps(summary.as_dict(), indent=2))

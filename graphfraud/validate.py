@@ -77,16 +77,20 @@ def _open(path: Path):
     return gzip.open(path, "rb") if input_format(path) == "csv.gz" else path.open("rb")
 
 
+def header_columns(first_line: bytes) -> list[str] | None:
+    """Column names from a CSV file's first line; None for an empty (0-byte or header-less) file."""
+    if not first_line.strip():
+        return None
+    return pl.read_csv(io.BytesIO(first_line), infer_schema=False, encoding="utf8-lossy", n_rows=0).columns
+
+
 def _columns(path: Path) -> list[str] | None:
     """Column names of a file; None for an empty (0-byte or header-less) CSV."""
     try:
         if input_format(path) == "parquet":
             return list(pl.read_parquet_schema(path).keys())
         with _open(path) as f:
-            first = f.readline()
-        if not first.strip():
-            return None
-        return pl.read_csv(io.BytesIO(first), infer_schema=False, encoding="utf8-lossy", n_rows=0).columns
+            return header_columns(f.readline())
     except (OSError, EOFError, pl.exceptions.PolarsError) as e:
         raise GraphfraudError(f"cannot read {path}: {e}".splitlines()[0]) from None
 
