@@ -13,7 +13,7 @@ from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform
 from graphfraud.features import burst_anomaly, feature_names
 from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
 from graphfraud.ring_baselines import fraudar_peel, labels_only_rings, wcc_rule_rings
-from graphfraud.rings import (VISIT, VISIT_EDGE, Ring, RingConfig, RingMember, assign_ids, find_rings, ring_hash_id,
+from graphfraud.rings import (PAIR, VISIT, VISIT_EDGE, Ring, RingConfig, RingMember, assign_ids, find_rings, ring_hash_id,
                               ring_risk, with_visits)
 
 DAY = 86_400_000
@@ -266,6 +266,82 @@ def test_card_present_colluding_shop_counts_payments_not_cards():
     ring = {("card", f"k{j}") for j in range(4)} | {("merchant", "mc")}
     scores = {t: np.array([0.9 if (t, i) in ring else 0.05 for i in ids]) for t, ids in export.ids.items()}
     assert [r.keys() for r in find_rings(export, scores)] == [frozenset(ring)]
+
+
+def test_card_present_shopping_run_across_shops_is_bound_by_shop_pairs():
+    """Card-present data: fifteen cards of a device farm shop at three ordinary shops (m0, m1, m2) over five days,
+    three cards a day, each at all three shops within two hours. No merchant-day is surprising (three first visits
+    where half a one is usual), so visit windows miss the farm; fifteen cards paying m0 and m1 for the first time on
+    the same day is what independent shoppers almost never do, so the shop pairs anchor and bind exactly the farm.
+    Shop-pair windows off: no ring. The windows are no members; evidence names the shops."""
+    rows, _ = card_present_world()
+    rows = [r for r in rows if not r["card"].startswith("t")]  # no card-testing burst
+    farm = [f"f{i}" for i in range(15)]
+    for j, c in enumerate(farm):
+        for k, shop in enumerate(("m0", "m1", "m2")):
+            rows.append({"card": c, "merchant": shop, "device": None, "ip": None,
+                         "ts": T0 + (30 + j // 3) * DAY + (10 + j % 3) * 3_600_000 + k * 1_800_000,
+                         "amount": 403.17 + 7.3 * j, "declined": False, "ecom": False, "country": "US"})
+    export = make_export(rows)
+    visits = with_visits(export)
+    per_day = dict(zip(visits.ids[VISIT], visits.features[VISIT]["surprise"].to_numpy()))
+    assert max(v for w, v in per_day.items() if w.split("@")[0] in ("m0", "m1", "m2")) < RingConfig().visit_surprise
+    pairs = dict(zip(visits.ids[PAIR], visits.features[PAIR]["surprise"].to_numpy()))
+    assert {w for w, v in pairs.items() if v >= RingConfig().pair_surprise} == {"m0+m1", "m0+m2", "m1+m2"}
+    scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
+    scores["card"] = np.array([0.2 if c in farm else 0.05 for c in export.ids["card"]])
+    rings = find_rings(export, scores)
+    assert [r.keys() for r in rings] == [frozenset(("card", c) for c in farm)]
+    assert rings[0].type == "device_farm"
+    assert {(e.kind, e.entity_id, e.weight) for e in rings[0].evidence} == {("merchant", m, 15) for m in ("m0", "m1", "m2")}
+    assert find_rings(export, scores, RingConfig(pair_surprise=0)) == []
+
+
+def test_card_present_bust_out_takes_its_own_shop_along():
+    """Card-present bust-out: ten cards with months of ordinary shopping pay shop mB four times each on day 45 and go
+    dark. The burst of first visits binds them (visit window); mB, 40 of whose 60 payments are theirs, joins the
+    ring as its own shop (attach_shops), while mV and mW, where the same cards shopped among everybody, do not."""
+    rows, _ = card_present_world()
+    rows = [r for r in rows if not r["card"].startswith("t")]
+    ring = [f"b{i}" for i in range(10)]
+    for j, c in enumerate(ring):
+        for k in range(5):
+            day = 1 + 8 * k + j
+            rows.append({"card": c, "merchant": ("mV", "mW", f"m{j}")[(j + k) % 3], "device": None, "ip": None,
+                         "ts": T0 + day * DAY + 15 * 3_600_000, "amount": 31.7 + j, "declined": False,
+                         "ecom": False, "country": "US"})
+        for k in range(4):
+            rows.append({"card": c, "merchant": "mB", "device": None, "ip": None,
+                         "ts": T0 + 45 * DAY + (12 + k) * 3_600_000 + j * 60_000, "amount": 611.3 + 17 * k + j,
+                         "declined": k == 3, "ecom": False, "country": "US"})
+    for i in range(20):  # mB's ordinary customers, once each
+        rows.append({"card": f"l{i}", "merchant": "mB", "device": None, "ip": None, "ts": T0 + (5 + 2 * i) * DAY,
+                     "amount": 44.1, "declined": False, "ecom": False, "country": "US"})
+    export = make_export(rows)
+    scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
+    scores["card"] = np.array([0.2 if c in ring else 0.05 for c in export.ids["card"]])
+    rings = find_rings(export, scores)
+    assert [r.keys() for r in rings] == [frozenset({("card", c) for c in ring} | {("merchant", "mB")})]
+    assert rings[0].type == "bust_out"
+
+
+def test_card_present_day_long_windows_of_two_rings_stay_apart():
+    """Two shopping runs on the same day, ten cards at shop m5 from 10:00 to 19:00 and ten at m6 from 11:00 to 20:00:
+    each window anchors, and they overlap in time, but a day's shopping is no burst (merge_concurrent joins only
+    windows whose middle 80% of first visits lies within BURST_MS), so they stay two rings."""
+    rows, _ = card_present_world()
+    rows = [r for r in rows if not r["card"].startswith("t")]
+    runs = {"m5": [f"a{i}" for i in range(10)], "m6": [f"c{i}" for i in range(10)]}
+    for h0, (shop, cards) in enumerate(runs.items()):
+        for j, c in enumerate(cards):
+            rows.append({"card": c, "merchant": shop, "device": None, "ip": None,
+                         "ts": T0 + 30 * DAY + (10 + h0 + j) * 3_600_000, "amount": 250.3 + j, "declined": False,
+                         "ecom": False, "country": "US"})
+    export = make_export(rows)
+    scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
+    scores["card"] = np.array([0.2 if c[0] in "ac" else 0.05 for c in export.ids["card"]])
+    assert sorted(r.keys() for r in find_rings(export, scores)) == sorted(
+        frozenset(("card", c) for c in cards) for cards in runs.values())
 
 
 def test_a_household_shared_by_two_rings_does_not_glue_them():
