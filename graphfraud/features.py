@@ -23,6 +23,9 @@ from .registry import CARD, MERCHANT, binding_types
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 SMALL_AMOUNT = 10.0  # amounts below this count as "small" (card-testing authorisations)
+CENSOR_DAYS = 3  # first visits in a history's first days are mostly regulars seen for the first time, not first visits
+PAIR_MIN_CARDS = 3  # a pair of shops is a window only when at least this many cards first-visited both on one day
+PAIR_MAX_SHOPS = 8  # a card's day with more first visits than this is a move or a new card, not a shopping run
 
 # Features shared by every node type, in this order; then the type-specific ones below.
 COMMON = [
@@ -166,6 +169,41 @@ def _first_visit_surprise(tx: pl.DataFrame) -> pl.DataFrame:
     win = win.select("dst", "day").with_columns(s=pl.Series(surprise, dtype=pl.Float64))
     return e.join(win, on=["dst", "day"]).group_by("src").agg(
         first_visit_surprise=pl.col("s").max()).rename({"src": CARD})
+
+
+def shop_pair_windows(pairs: pl.DataFrame, censor_days: int = CENSOR_DAYS, carry: tuple[str, ...] = ()
+                      ) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
+    """Pairs of merchants that the same cards paid for the first time on the same day, and how surprising each is.
+    `pairs`: one row per (card `src`, merchant `dst`) with the card's first payment there (`first_ts`, epoch ms) and
+    any `carry` columns. A pair (a, b) with k >= PAIR_MIN_CARDS such cards is a window; its surprise is -log10 of the
+    Poisson chance of k, the expectation being sum over days of fv'(a, d) * fv'(b, d) / N(d) (independent shoppers;
+    fv': first visits to the shop that day by cards other than the pair's, N: cards with first visits that day).
+    First visits in the history's first `censor_days` are regulars seen for the first time and do not count.
+    Returns the card's rows per pair (src, day, dst, dst_b, first_ts, first_ts_b and carry columns, _b for b's), the
+    windows (w, dst, dst_b, k, day, lam) in (dst, dst_b) order, and their surprise. The ring step reads it
+    (rings.pair_windows); not a model input: as a card feature (its most surprising pair) it left the card-present
+    dev worlds' card AUPRC where it was (mean of 4 worlds x 2 training seeds 0.331 -> 0.330)."""
+    fv = pairs.with_columns(day=pl.col("first_ts") // DAY_MS)
+    fv = fv.filter(pl.col("day") >= pl.col("day").min() + censor_days)
+    n_day = fv.group_by("day").agg(N=pl.col("src").n_unique())
+    per_shop = fv.group_by("dst", "day").agg(fv=pl.len())
+    runs = fv.join(fv.group_by("src", "day").agg(k=pl.len()).filter(pl.col("k").is_between(2, PAIR_MAX_SHOPS)),
+                   on=["src", "day"], how="semi").select("src", "day", "dst", "first_ts", *carry)
+    both = runs.join(runs, on=["src", "day"], suffix="_b").filter(pl.col("dst") < pl.col("dst_b"))
+    win = both.group_by("dst", "dst_b").agg(k=pl.len(), day=pl.col("day").min()).filter(
+        pl.col("k") >= PAIR_MIN_CARDS)
+    # the pair's own cards left out of each day's first visits (as first_visit_windows leaves a window's own out): a
+    # shopping run in a small history would otherwise inflate the very expectation it is judged against
+    own = both.group_by("dst", "dst_b", "day").agg(c=pl.len())
+    lam = (win.select("dst", "dst_b").join(per_shop, on="dst")
+           .join(per_shop.rename({"dst": "dst_b", "fv": "fv_b"}), on=["dst_b", "day"]).join(n_day, on="day")
+           .join(own, on=["dst", "dst_b", "day"], how="left").with_columns(pl.col("c").fill_null(0))
+           .group_by("dst", "dst_b").agg(lam=((pl.col("fv") - pl.col("c")) * (pl.col("fv_b") - pl.col("c"))
+                                              / pl.col("N")).sum()))
+    win = win.join(lam, on=["dst", "dst_b"], how="left").sort("dst", "dst_b").with_row_index("w")
+    lam_v = np.maximum(win["lam"].fill_null(0.0).to_numpy(), 0.02)
+    surprise = -np.log10(np.maximum(poisson.sf(win["k"].to_numpy() - 1, lam_v), 1e-300))
+    return both, win, surprise
 
 
 @dataclass

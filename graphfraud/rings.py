@@ -44,9 +44,7 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
-from scipy.stats import poisson
-
-from .features import burst_anomaly, first_visit_windows
+from .features import CENSOR_DAYS, burst_anomaly, first_visit_windows, shop_pair_windows
 from .registry import CARD, MERCHANT, binding_types
 
 DAY_MS = 86_400_000
@@ -60,8 +58,6 @@ PAIR_EDGE = (CARD, "first_visits_both", PAIR)
 WINDOWS = (VISIT, PAIR)  # the ring step's own binding node types
 HOUR_MS = 3_600_000
 BURST_MS = 3 * HOUR_MS  # merge_concurrent: a window whose first visits span longer is no burst
-PAIR_MIN_CARDS = 3  # a pair of shops is a window only when at least this many cards first-visited both on one day
-PAIR_MAX_SHOPS = 8  # a card's day with more first visits than this is a move or a new card, not a shopping run
 
 Key = tuple[str, str]  # (entity_type, entity_id): how rings are compared across runs and with the truth
 Node = tuple[str, int]  # (entity_type, index in the export)
@@ -91,7 +87,7 @@ class RingConfig:
     # (with min_shared..max_anchor_cards cards) whatever the scores; 1.0 turns it off
     visit_surprise: float = 5.0  # graphs with no binding entity: a merchant-day of first visits this surprising
     # (-log10 Poisson tail, visit_windows) anchors like a burst device; 0 or less turns visit windows off
-    censor_days: int = 3  # ... except on the history's first days (visit windows of regulars, not first visits)
+    censor_days: int = CENSOR_DAYS  # ... except on the history's first days (visit windows of regulars, not first visits)
     pair_surprise: float = 10.0  # ... and a pair of shops first visited by the same cards on the same days
     # (pair_windows) this surprising anchors too; 0 or less turns shop-pair windows off
     col_share: float = 0.5  # ... and suspicious cards are at least this share of all its cards
@@ -181,43 +177,17 @@ def visit_windows(export: Any) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
 
 
 def pair_windows(export: Any, censor_days: int) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
-    """Pairs of merchants first visited by the same cards on the same days: where no device or IP binds cards
-    (card-present data), a device farm's shopping run or a bust-out spreads over a few shops and days, too thin at
-    any one merchant-day to stand out, while few ordinary cards pay two given shops for the first time on one day.
-    A pair (a, b) with k >= PAIR_MIN_CARDS such cards is a window; its surprise is -log10 of the Poisson chance of
-    k, the expectation being sum over days of fv'(a, d) * fv'(b, d) / N(d) (independent shoppers; fv': first visits
-    to the shop that day by cards other than the pair's, N: cards with first visits that day). First visits in the history's first `censor_days`
-    are regulars seen for the first time and do not count. Returns the window ids ("a+b"), the card -> window edge
+    """Pairs of merchants first visited by the same cards on the same days (features.shop_pair_windows): where no
+    device or IP binds cards (card-present data), a device farm's shopping run or a bust-out spreads over a few shops
+    and days, too thin at any one merchant-day to stand out. Returns the window ids ("a+b"), the card -> window edge
     table (the card's two links summed, first_ts its first visit of the two) and per window its two merchants
     (index), first day and surprise."""
     e = export.edges.get((CARD, "pays", MERCHANT))
-    empty = [], pl.DataFrame(), pl.DataFrame()
     if e is None or e.height == 0:
-        return empty
-    fv = e.with_columns(day=pl.col("first_ts") // DAY_MS)
-    fv = fv.filter(pl.col("day") >= fv["day"].min() + censor_days)
-    n_day = fv.group_by("day").agg(N=pl.col("src").n_unique())
-    per_shop = fv.group_by("dst", "day").agg(fv=pl.len())
-    runs = fv.join(fv.group_by("src", "day").agg(k=pl.len()).filter(pl.col("k").is_between(2, PAIR_MAX_SHOPS)),
-                   on=["src", "day"], how="semi")
-    cols = ("dst", "first_ts", "last_ts", "n_tx", "amount", "n_declined")
-    both = runs.select("src", "day", *cols).join(runs.select("src", "day", *cols), on=["src", "day"], suffix="_b")
-    both = both.filter(pl.col("dst") < pl.col("dst_b"))
-    win = both.group_by("dst", "dst_b").agg(k=pl.len(), day=pl.col("day").min()).filter(
-        pl.col("k") >= PAIR_MIN_CARDS)
+        return [], pl.DataFrame(), pl.DataFrame()
+    both, win, surprise = shop_pair_windows(e, censor_days, ("last_ts", "n_tx", "amount", "n_declined"))
     if win.height == 0:
-        return empty
-    # the pair's own cards left out of each day's first visits (as visit_windows leaves a window's own out): a
-    # shopping run in a small history would otherwise inflate the very expectation it is judged against
-    own = both.group_by("dst", "dst_b", "day").agg(c=pl.len())
-    lam = (win.select("dst", "dst_b").join(per_shop, on="dst")
-           .join(per_shop.rename({"dst": "dst_b", "fv": "fv_b"}), on=["dst_b", "day"])
-           .join(n_day, on="day").join(own, on=["dst", "dst_b", "day"], how="left").with_columns(pl.col("c").fill_null(0))
-           .group_by("dst", "dst_b").agg(lam=((pl.col("fv") - pl.col("c")) * (pl.col("fv_b") - pl.col("c"))
-                                              / pl.col("N")).sum()))
-    win = win.join(lam, on=["dst", "dst_b"], how="left").sort("dst", "dst_b").with_row_index("w")
-    surprise = -np.log10(np.maximum(poisson.sf(win["k"].to_numpy() - 1,
-                                               np.maximum(win["lam"].fill_null(0.0).to_numpy(), 0.02)), 1e-300))
+        return [], pl.DataFrame(), pl.DataFrame()
     edges = both.join(win.select("dst", "dst_b", "w"), on=["dst", "dst_b"]).select(
         pl.col("src"), pl.col("w").alias("dst"), n_tx=pl.col("n_tx") + pl.col("n_tx_b"),
         amount=pl.col("amount") + pl.col("amount_b"), n_declined=pl.col("n_declined") + pl.col("n_declined_b"),
@@ -229,7 +199,7 @@ def pair_windows(export: Any, censor_days: int) -> tuple[list[str], pl.DataFrame
         "day": win["day"] - int(e["first_ts"].min() // DAY_MS)})
 
 
-def with_visits(export: Any, censor_days: int = 3) -> Any:
+def with_visits(export: Any, censor_days: int = CENSOR_DAYS) -> Any:
     """The export with visit windows (VISIT) and shop-pair windows (PAIR) as binding node types, when it has no
     binding entity of its own; else the export itself. The windows' merchants and surprise ride along as their
     features."""
