@@ -8,7 +8,7 @@ import torch
 from .export import GraphExport
 from .features import model_inputs, with_known_fraud
 from .models import ModelBundle, check_schema
-from .registry import CARD
+from .registry import CARD, binding_types
 
 
 def schema_of(export: GraphExport) -> tuple[dict[str, list[str]], set[tuple[str, str, str]]]:
@@ -50,15 +50,18 @@ def propagate(export: GraphExport, scores: dict[str, np.ndarray], alpha: float) 
 
     Each entity's score moves toward the highest score among its neighbours of each non-card type:
     s'_t = (1 - alpha) * s_t + alpha * mean over relations r of (max over r-neighbours u of s_u).
-    A card thus inherits the risk of its riskiest device, IP and merchant; an IP that of its riskiest device and
-    back. Cards are never a source: their head learns from chargebacks only, the sparsest and latest labels, while
-    the device/IP/merchant heads see many cards each. Merchants (linked to cards only) keep their own score.
+    A card thus inherits the risk of its riskiest device, IP, e-mail ... (the binding types); an IP that of its
+    riskiest device and back. Cards are never a source: their head learns from chargebacks only, the sparsest and
+    latest labels, while the device/IP heads see many cards each. Nor is a merchant a source for its cards: a shop
+    shared by thousands of customers says nothing about one of them, and in card-present data (merchants only) it
+    made every card's score its riskiest shop's (dev card AUPRC at alpha 0.75, mean of 7 worlds: 0.859 with merchants
+    as a source, 0.923 without; card-present 0.299 -> 0.684). Merchants (linked to cards only) keep their own score.
     """
     pulls: dict[str, list[np.ndarray]] = {t: [] for t in scores}
     for (s, _, d), frame in export.edges.items():
         src, dst = frame["src"].to_numpy(), frame["dst"].to_numpy()
         for me, my_idx, other, other_idx in ((s, src, d, dst), (d, dst, s, src)):
-            if other == CARD or me not in scores:
+            if other == CARD or me not in scores or (me == CARD and other not in binding_types()):
                 continue
             best = np.zeros(len(export.ids[me]), np.float32)  # no neighbour of that type: pulls toward 0
             np.maximum.at(best, my_idx, scores[other][other_idx])

@@ -206,8 +206,9 @@ def test_predict_refuses_other_export_schema(small_world, settings, tmp_path):
         latest_model_dir(tmp_path / "empty")
 
 
-def test_propagate_pulls_cards_toward_their_riskiest_device_ip_and_merchant():
-    """Prediction propagation on a hand-made export: exact values, cards never a source, merchants unchanged."""
+def test_propagate_pulls_cards_toward_their_riskiest_device_and_ip():
+    """Prediction propagation on a hand-made export: exact values, cards never a source, merchants unchanged and no
+    source for their cards; in a graph with merchants only (card-present data) cards keep their own score."""
     from types import SimpleNamespace
 
     import numpy as np
@@ -225,11 +226,13 @@ def test_propagate_pulls_cards_toward_their_riskiest_device_ip_and_merchant():
     heads = {"card": np.array([0.1, 0.2, 0.9], np.float32), "device": np.array([0.8, 0.4], np.float32),
              "ip": np.array([0.6], np.float32), "merchant": np.array([0.3], np.float32)}
     out = propagate(export, heads, alpha=0.5)
-    # c0: device max 0.8, no ip (0), merchant 0.3 -> 0.5*0.1 + 0.5*mean(0.8, 0, 0.3)
-    # c1: device max 0.8, ip 0.6, merchant 0.3;   c2: no device, no ip, merchant 0.3
-    np.testing.assert_allclose(out["card"], [0.05 + 0.5 * 1.1 / 3, 0.1 + 0.5 * 1.7 / 3, 0.45 + 0.5 * 0.3 / 3],
-                               rtol=1e-6)
+    # c0: device max 0.8, no ip (0) -> 0.5*0.1 + 0.5*mean(0.8, 0); c1: device max 0.8, ip 0.6; c2: neither (0, 0)
+    np.testing.assert_allclose(out["card"], [0.05 + 0.5 * 0.8 / 2, 0.1 + 0.5 * 1.4 / 2, 0.45], rtol=1e-6)
     np.testing.assert_allclose(out["device"], [0.4 + 0.0, 0.2 + 0.3], rtol=1e-6)  # from its ip only
     np.testing.assert_allclose(out["ip"], [0.3 + 0.2], rtol=1e-6)  # from its device d1 (0.4)
     np.testing.assert_allclose(out["merchant"], heads["merchant"])  # linked to cards only: unchanged
     assert propagate(export, heads, alpha=0.0)["card"].tolist() == heads["card"].tolist()
+    shops_only = SimpleNamespace(ids={"card": export.ids["card"], "merchant": ["m0"]},
+                                 edges={("card", "pays", "merchant"): export.edges[("card", "pays", "merchant")]})
+    only = propagate(shops_only, {"card": heads["card"], "merchant": np.array([0.95], np.float32)}, alpha=0.75)
+    assert only["card"].tolist() == heads["card"].tolist()
