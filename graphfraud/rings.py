@@ -151,8 +151,8 @@ def extra_edges(export: Any) -> list[tuple[str, str, str]]:
 
 def binders(export: Any) -> tuple[str, ...]:
     """Entity types that bind cards into rings in this export: the binding types present (devices, IPs, e-mails
-    ...); in a graph with none of them (card-present data), the merchant-days of first visits (with_visits) or, without
-    those, the merchants themselves."""
+    ...); in a graph with none of them (card-present data), the merchants with the merchant-days and shop pairs of
+    first visits (with_visits), or the merchants alone."""
     present = tuple(t for t in binding_types() if t in export.ids)
     return present or (MERCHANT, *(t for t in WINDOWS if t in export.ids))
 
@@ -655,7 +655,7 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
     members: list[RingMember] = []
     evidence: list[Evidence] = []
     bound_cards: set[Node] = set()
-    visits: dict[int, int] = {}  # merchant index -> most ring cards on one day of first visits there
+    visits: dict[int, int] = {}  # merchant index -> most ring cards in one window (VISIT, PAIR) of first visits there
     for t, i in sorted(nodes):
         sc = float(_score(scores, export, t)[i])
         ring_cards = [n for n in sub.neighbors((t, i)) if n[0] == "card"] if t != "card" else []
