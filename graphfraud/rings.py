@@ -509,13 +509,16 @@ def attach_shops(export: Any, g: nx.Graph, parts: list[set[Node]], cfg: RingConf
     df = pl.DataFrame({"m": e["dst"][inside], "k": k_of[inside], "n": e["n_tx"][inside]}).group_by("m", "k").agg(
         pay=pl.col("n").sum(), cards=pl.len()).sort("m", "pay", "k", descending=[False, True, False]).unique(
         "m", keep="first", maintain_order=True)
+    joins = np.full(n_m, -1)  # merchant -> the part it joins
     for m, k, pay, cards in df.select("m", "k", "pay", "cards").iter_rows():
         if not taken[m] and cards >= cfg.min_shared and pay >= cfg.col_share * total[m]:
+            joins[m] = k
             parts[k].add((MERCHANT, int(m)))
-            rows = (e["dst"] == m) & (k_of == k)
-            for c, w in zip(e["src"][rows], weights[rows]):
-                g.add_edge((CARD, int(c)), (MERCHANT, int(m)), weight=float(w))
-            g.nodes[(MERCHANT, int(m))]["n_cards"] = int((e["dst"] == m).sum())
+    n_cards = np.bincount(e["dst"], minlength=n_m)
+    rows = (joins[e["dst"]] >= 0) & (joins[e["dst"]] == k_of)  # the joining shops' links to their part's cards
+    for c, m, w in zip(e["src"][rows], e["dst"][rows], weights[rows]):
+        g.add_edge((CARD, int(c)), (MERCHANT, int(m)), weight=float(w))
+        g.nodes[(MERCHANT, int(m))]["n_cards"] = int(n_cards[m])
     return parts
 
 
