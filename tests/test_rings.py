@@ -374,6 +374,42 @@ def test_a_household_shared_by_two_rings_does_not_glue_them():
     assert got == sorted(sorted(m) for m in rings.values())
 
 
+def test_halves_of_one_card_testing_burst_make_one_ring():
+    """A card-testing ring works from two device/IP pairs that share nothing: cards t0-t7 on dT0/iT0, t8-t15 on
+    dT1/iT1, all testing at the victim merchant mV within the same hour of day 30. Another group of 8 cards (ring U)
+    tests mV on day 40: its own burst, its own ring. merge_bursts makes the two halves one ring; with it off
+    (burst_cards 0) they stay two."""
+    rows: list[dict] = []
+
+    def tx(card, merchant, device, ip, ts, amount, declined=False):
+        rows.append({"card": card, "merchant": merchant, "device": device, "ip": ip, "ts": ts, "amount": float(amount),
+                     "declined": declined, "ecom": True, "country": "US"})
+
+    for i in range(40):  # background shoppers at mV and a popular merchant
+        for day in range(0, 60, 10):
+            tx(f"l{i}", "mP" if day % 20 else "mV", f"dl{i}", f"il{i}", T0 + (day + i % 10) * DAY + i * 60_000, 30 + i)
+    half = {}
+    for j in range(16):
+        c, h = f"t{j}", j // 8
+        half.setdefault(h, set()).update({("card", c), ("device", f"dT{h}"), ("ip", f"iT{h}")})
+        for k in range(3):  # three tiny authorisations, two declined, minutes apart within one hour of day 30
+            tx(c, "mV", f"dT{h}", f"iT{h}", T0 + 30 * DAY + 3 * 3_600_000 + j * 180_000 + k * 20_000, 1 + k, k < 2)
+    ring_u = {("device", "dU"), ("ip", "iU")}
+    for j in range(8):
+        ring_u.add(("card", f"u{j}"))
+        for k in range(3):
+            tx(f"u{j}", "mV", "dU", "iU", T0 + 40 * DAY + 3 * 3_600_000 + j * 180_000 + k * 20_000, 1 + k, k < 2)
+    export = make_export(rows)
+    members = half[0] | half[1] | ring_u
+    scores = {t: np.array([0.9 if (t, i) in members else 0.05 for i in ids]) for t, ids in export.ids.items()}
+
+    def rings(cfg):
+        return sorted(sorted(k for k in r.keys() if k[0] != "merchant") for r in find_rings(export, scores, cfg))
+
+    assert rings(RingConfig()) == sorted([sorted(half[0] | half[1]), sorted(ring_u)])
+    assert rings(RingConfig(burst_cards=0)) == sorted([sorted(half[0]), sorted(half[1]), sorted(ring_u)])
+
+
 def test_ring_risk_moves_members_halfway_up_never_down():
     """A member moves `pull` of the way to its ring's score; one above it keeps its own; non-members and types the
     ring does not touch are unchanged; the input is not modified."""
