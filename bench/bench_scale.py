@@ -12,7 +12,8 @@ unwind_s, unwind_rows, export_rows_per_s (export_graph: transactions, chargeback
 features), raw_bolt_rows_per_s (the same transactions query, records only iterated), export_over_raw, train_s
 (`graphfraud train`'s code: export, features, fit, save; --train-batch-size 0 is full-batch), score_s (export,
 predict, rings, write-back), nightly_s, nightly_rows, peak_rss_gib {python, neo4j} (neo4j: the server's peak after
-the import; the importer's own JVM is not counted).
+the import; the importer's own JVM is not counted). A phase that fails ends the run with the figures measured
+before it and failed: {phase, error}, exit status 1; the figures also go to stderr as each phase ends.
 
     .venv/bin/python bench/bench_scale.py --transactions 1000000 [--train-batch-size N] [--json] [--keep DIR]
 """
@@ -126,16 +127,20 @@ def main() -> None:
     night = days[-3:]  # about N/20 of the payments, loaded in one night
     history = history_files(world, night[0])
     out: dict = {"transactions": args.transactions}
+    phase = "start"
     neo4j_server.start(settings)
     try:
         with Graph.connect(settings) as g:
             files, rows = unwind_slice(world, min(UNWIND_MAX, args.transactions))
             g.wipe()
+            phase = "unwind"
             log(f"UNWIND load of {rows:,} transactions ...")
             t = time.perf_counter()
             unwind = build_graph(g, files, settings.batch_size, root / "quarantine")
             unwind_s = time.perf_counter() - t
+            log(f"  {unwind.rows_read:,} rows in {unwind_s:.1f} s")
             g.wipe()
+            phase = "bulk"
             log("bulk load of the history ...")
             t = time.perf_counter()
             bulk = bulk_build_graph(g, history, root / "quarantine")
@@ -148,18 +153,24 @@ def main() -> None:
                         "bulk_phases_s": {k: round(v, 1) for k, v in bulk.phases.items()},
                         "unwind_rows": unwind.rows_read, "unwind_s": round(unwind_s, 1),
                         "unwind_rows_per_s": round(unwind_rate), "bulk_over_unwind": round(bulk_rate / unwind_rate, 2)})
+            phase = "export"
             log("export against raw Bolt ...")
             out.update(export_against_bolt(g))
+            log(f"  export {out['export_rows_per_s']:,} rows/s, raw Bolt {out['raw_bolt_rows_per_s']:,} rows/s")
+            phase = "train"
             log("train ...")
             t = time.perf_counter()
             model = train(g, settings)
             out["train_s"] = round(time.perf_counter() - t, 1)
             out["train_batch_size"] = settings.train_batch_size
+            log(f"  {out['train_s']} s")
+        phase = "score"
         log("score ...")
         t = time.perf_counter()
         score_graph(settings, model.path)
         out["score_s"] = round(time.perf_counter() - t, 1)
         (model.path / "nightly.json").write_text(json.dumps({"date": (night[0] - dt.timedelta(days=1)).isoformat()}))
+        phase = "nightly"
         log(f"nightly day {night[-1]} ({', '.join(d.isoformat() for d in night)}) ...")
         t = time.perf_counter()
         summary = run_night(settings, night[-1], night_input(world, night, root / "night"), root / "reports")
@@ -168,11 +179,17 @@ def main() -> None:
         out["nightly_stage_s"] = summary["stage_seconds"]
         out["peak_rss_gib"] = {"python": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
                                "neo4j": round(neo4j_peak_gib(settings), 2)}
+    except Exception as e:  # a run of an hour or more keeps what it measured before the phase that failed
+        out["failed"] = {"phase": phase, "error": f"{type(e).__name__}: {e}"}
+        out["peak_rss_gib"] = {"python": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+                               "neo4j": round(neo4j_peak_gib(settings), 2)}
     finally:
         neo4j_server.stop(settings)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(out, indent=None if args.json else 2))
+    if "failed" in out:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
