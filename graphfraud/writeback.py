@@ -54,6 +54,7 @@ def recent_rings(graph: Graph, runs: int) -> dict[str, frozenset[Key]]:
 
 
 LEASE_MS = 15 * 60_000  # a run on another host whose staging has not moved for this long is abandoned
+FLIP_BATCH = 50_000  # entity scores made current per transaction (flip_run): bounded transaction memory at any size
 
 
 def staging_keys(run_id: str) -> dict[str, str]:
@@ -146,9 +147,27 @@ def stage_rings(graph: Graph, run_id: str, rings: list[Ring], model_version: str
     return len(rings)
 
 
-def flip_run(graph: Graph, run_id: str, finished_at_ms: int) -> None:
-    """Make the staged run current in one transaction."""
-    graph.write_batch("writeback/flip_run", {"run_id": run_id, "finished_at": finished_at_ms, **staging_keys(run_id)})
+def flip_run(graph: Graph, run_id: str, finished_at_ms: int, batch_size: int = FLIP_BATCH) -> None:
+    """Make the staged run current: its rings in one transaction (the run becomes 'flipping'), then its entity scores
+    in batches, then the run 'done' (finish_flip). A process killed in between leaves a 'flipping' run whose rings
+    are current and some of whose entities still show the previous score; the next write-back finishes it first."""
+    graph.write_batch("writeback/flip_run", {"run_id": run_id, "finished_at": finished_at_ms})
+    kill_point("writeback.rings_flipped")
+    finish_flip(graph, run_id, batch_size)
+
+
+def finish_flip(graph: Graph, run_id: str, batch_size: int = FLIP_BATCH) -> None:
+    """Flip a 'flipping' run's remaining staged entity scores, batch by batch, and mark it 'done'."""
+    graph.write_autocommit("writeback/flip_scores", {"run_id": run_id, "batch": batch_size, **staging_keys(run_id)})
+    graph.write("writeback/finish_run", {"run_id": run_id})
+
+
+def finish_flips(graph: Graph, batch_size: int = FLIP_BATCH) -> list[str]:
+    """Finish every run left 'flipping' by a killed process (oldest first); returns their ids."""
+    runs = [r["run_id"] for r in graph.read("writeback/flipping_runs")]
+    for run_id in runs:
+        finish_flip(graph, run_id, batch_size)
+    return runs
 
 
 def write_back(graph: Graph, run_id: str, model_version: str, started_at_ms: int, finished_at_ms: int,
@@ -156,6 +175,7 @@ def write_back(graph: Graph, run_id: str, model_version: str, started_at_ms: int
                batch_size: int = 20_000, cutoff_ms: int | None = None,
                progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """The whole write-back of one run; rerunning it with the same arguments leaves the same graph."""
+    finish_flips(graph)
     clean_staging(graph)
     start_run(graph, run_id, model_version, started_at_ms, cutoff_ms)
     kill_point("writeback.started")

@@ -30,7 +30,7 @@ D1 = date(2026, 1, 28)
 # Points a rerun of a finished night passes through (it loads nothing new, scores, writes back, reports again).
 # (nightly.load and writeback.started are passed too, each just before ingest.batch / writeback.scores: not repeated)
 RERUN_POINTS = ["ingest.batch", "nightly.score", "nightly.rings", "writeback.scores", "writeback.staged",
-                "writeback.flipped", "nightly.report"]
+                "writeback.rings_flipped", "writeback.flipped", "nightly.report"]
 # Points only the first run of a night passes through (it trains the first model).
 FIRST_RUN_POINTS = ["nightly.retrain", "models.weights"]
 

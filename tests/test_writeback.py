@@ -18,8 +18,9 @@ from graphfraud.ingest import build_graph
 from graphfraud.ring_eval import load_truth
 from graphfraud.rings import RingConfig, RingMember, assign_ids, find_rings, jaccard, ring_hash_id
 from graphfraud.scoring import score_export
-from graphfraud.writeback import (LEASE_MS, abandoned_runs, clean_staging, flip_run, graph_counts, previous_rings,
-                                  recent_rings, reset_results, risk_band, snapshot, stage_rings, stage_scores, start_run, write_back)
+from graphfraud.writeback import (LEASE_MS, abandoned_runs, clean_staging, finish_flips, flip_run, graph_counts,
+                                  previous_rings, recent_rings, reset_results, risk_band, snapshot, stage_rings,
+                                  stage_scores, start_run, write_back)
 
 T = datetime(2026, 3, 1, tzinfo=timezone.utc)
 MS = int(T.timestamp() * 1000)
@@ -160,6 +161,44 @@ def test_crashed_run_leaves_previous_rings_current(fresh, world):
         "MATCH (s:ScoringRun) RETURN s.run_id AS run_id, s.status AS status")[1]}
     assert runs == {"run-1": "done", "run-2": "abandoned", "run-3": "done"}
     assert {r["run_id"] for r in fresh.read("writeback/ring_members", {"limit": 1000})} == {"run-3"}
+
+
+def test_a_run_killed_between_its_ring_flip_and_its_scores_is_finished_by_the_next(fresh, world):
+    """flip_run makes the rings current in one transaction and the entity scores in batches after it. A run killed in
+    between is left 'flipping' (its rings current, entities still scored by the previous run); finishing it gives
+    exactly the graph of an uninterrupted run, and the next write-back finishes it before its own work."""
+    export, _, scores = world
+    rings = assign_ids(find_rings(export, scores), {})
+    worse = {t: np.clip(v + 0.3, 0, 1) for t, v in scores.items()}
+
+    def status() -> dict[str, str]:
+        return {r["run_id"]: r["status"] for r in fresh.run_text(
+            "MATCH (s:ScoringRun) RETURN s.run_id AS run_id, s.status AS status")[1]}
+
+    def killed_after_ring_flip(run_id: str, at: int) -> None:  # write_back, up to kill point writeback.rings_flipped
+        clean_staging(fresh)
+        start_run(fresh, run_id, "m2", at, None)
+        stage_scores(fresh, run_id, export.ids, worse, 500)
+        stage_rings(fresh, run_id, rings, "m2")
+        fresh.write_batch("writeback/flip_run", {"run_id": run_id, "finished_at": at + 1000})
+
+    write_back(fresh, "run-1", "m1", MS, MS + 1000, export.ids, scores, rings)
+    write_back(fresh, "run-2", "m2", MS + 5000, MS + 6000, export.ids, worse, rings)
+    uninterrupted = snapshot(fresh)
+    reset_results(fresh)
+    write_back(fresh, "run-1", "m1", MS, MS + 1000, export.ids, scores, rings)
+    killed_after_ring_flip("run-2", MS + 5000)
+    assert status() == {"run-1": "done", "run-2": "flipping"}
+    assert {r["run_id"] for r in fresh.read("writeback/ring_members", {"limit": 1000})} == {"run-2"}
+    assert graph_counts(fresh)["staged_entities"] == sum(len(v) for v in export.ids.values())
+    assert snapshot(fresh) != uninterrupted  # entity scores are still run-1's
+    assert finish_flips(fresh, batch_size=100) == ["run-2"]
+    assert snapshot(fresh) == uninterrupted and status()["run-2"] == "done"
+    assert graph_counts(fresh)["staged_entities"] == 0
+    killed_after_ring_flip("run-3", MS + 9000)  # ... and a write-back finishes such a run first
+    write_back(fresh, "run-4", "m1", MS + 12000, MS + 13000, export.ids, scores, rings)
+    assert status() == {"run-1": "done", "run-2": "done", "run-3": "done", "run-4": "done"}
+    assert graph_counts(fresh)["staged_entities"] == 0
 
 
 def test_a_second_run_never_cleans_a_live_runs_staging(fresh, world):

@@ -1,9 +1,9 @@
-// writeback/flip_run: make a staged run current in ONE transaction. Previous current rings become
+// writeback/flip_run: make a staged run's rings current in ONE transaction. Previous current rings become
 // current = false (kept, with their memberships, as history); each staged ring replaces the FraudRing of the same
-// ring_id (or creates it) with fresh MEMBER_OF / BOUND_BY relationships and current = true; staged entity scores
-// become risk_score / risk_band / scored_at / model_version; the ScoringRun becomes 'done' and records
+// ring_id (or creates it) with fresh MEMBER_OF / BOUND_BY relationships and current = true; the ScoringRun becomes
+// 'flipping' (its entity scores follow in batches: writeback/flip_scores, then writeback/finish_run) and records
 // (:ScoringRun)-[:FOUND {size, score}]->(:FraudRing) for each ring it found.
-// Parameters: $run_id (string), $finished_at (epoch ms), $score_key, $band_key (writeback.staging_keys).
+// Parameters: $run_id (string), $finished_at (epoch ms).
 MATCH (run:ScoringRun {run_id: $run_id})
 CALL () {
   MATCH (old:FraudRing)
@@ -36,12 +36,5 @@ CALL (run) {
   }
   DETACH DELETE s
 }
-CALL (run) {
-  MATCH (n:Entity)
-  WHERE n[$score_key] IS NOT NULL
-  SET n.risk_score = n[$score_key], n.risk_band = n[$band_key],
-      n.scored_at = run.started_at, n.model_version = run.model_version
-  REMOVE n[$score_key], n[$band_key]
-}
-SET run.status = 'done', run.finished_at = datetime({epochMillis: $finished_at})
+SET run.status = 'flipping', run.finished_at = datetime({epochMillis: $finished_at})
 RETURN run.run_id AS run_id
