@@ -54,7 +54,7 @@ def recent_rings(graph: Graph, runs: int) -> dict[str, frozenset[Key]]:
 
 
 LEASE_MS = 15 * 60_000  # a run on another host whose staging has not moved for this long is abandoned
-FLIP_BATCH = 50_000  # entity scores made current per transaction (flip_run): bounded transaction memory at any size
+FLIP_BATCH = 50_000  # entity scores flipped (flip_run) or cleaned (clean_staging) per transaction: bounded memory
 
 
 def staging_keys(run_id: str) -> dict[str, str]:
@@ -96,7 +96,8 @@ def clean_staging(graph: Graph, lease_ms: int = LEASE_MS) -> list[str]:
     current results stay. Returns the run ids cleaned."""
     runs = abandoned_runs(graph, lease_ms=lease_ms)
     keys = [k for r in runs for k in staging_keys(r).values()]
-    graph.write_batch("writeback/clean_staging", {"runs": runs, "keys": keys})
+    graph.write_autocommit("writeback/clean_staged_scores", {"keys": keys, "batch": FLIP_BATCH})  # first: see its header
+    graph.write_batch("writeback/clean_staging", {"runs": runs})
     return runs
 
 
