@@ -14,14 +14,15 @@ Pipeline (find_rings):
    first visits (visit_windows), anchored when no ordinary day of that shop explains them (-log10 Poisson tail >=
    `visit_surprise`; not in the history's first `censor_days`, whose "first" visits are mostly regulars), and by pairs
    of shops that the same cards paid for the first time on the same day (pair_windows, anchored at `pair_surprise`:
-   a shopping run over a few shops and days, thin at any one merchant-day); a card among them joins. There a
-   merchant's share of suspicious cards is counted in payments (a colluding shop's ring cards come back again and
-   again; its one-off customers do not).
+   a shopping run over a few shops and days, thin at any one merchant-day); a burst-like window at a lower surprise
+   anchors when it echoes an anchored one (echo_windows: the same burst at another shop, or the ring's next burst at
+   its shop); a card among them joins. There a merchant's share of suspicious cards is counted in payments (a
+   colluding shop's ring cards come back again and again; its one-off customers do not).
 3. Rings (ring_groups): connected components of its card-device/ip and device-ip links, each split by Louvain
    communities where the split is clear (communities whose mutual link weight is large relative to the smaller
    one are merged back); merchants join the one group that holds most of their cards. Groups bound by visit windows
-   at the same time or at the same shop are merged (merge_concurrent: one burst, several shops; the next burst); in
-   card-present data a shop most of whose payments come from one group's cards joins it (attach_shops).
+   at the same time or at mostly the same shops are merged (merge_concurrent: one burst, several shops; the next
+   burst); in card-present data a shop most of whose payments come from one group's cards joins it (attach_shops).
 4. Each ring gets members with roles, binding evidence, behaviour statistics, a type and a score (ring_score).
 5. ring_risk: the risk scores written back raise each member toward its ring's score.
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -57,6 +59,7 @@ PAIR = "shop_pair"  # ... and the same kind of node for two merchants that cards
 PAIR_EDGE = (CARD, "first_visits_both", PAIR)
 WINDOWS = (VISIT, PAIR)  # the ring step's own binding node types
 HOUR_MS = 3_600_000
+SAME_SHOPS = 0.5  # merge_concurrent: groups whose anchored windows' shops overlap this much (Jaccard) are one ring
 BURST_MS = 3 * HOUR_MS  # merge_concurrent, merge_bursts: first visits spanning longer are no burst
 
 Key = tuple[str, str]  # (entity_type, entity_id): how rings are compared across runs and with the truth
@@ -74,7 +77,10 @@ class RingConfig:
     8 tried on three card-present dev worlds, the suite's and two more dev seeds): their mean ring F1 0.16 -> 0.49;
     dev suite mean F1 0.76 -> 0.81, worst recall 0.10 -> 0.40. Shop-pair windows at surprise 10 (6 / 7 / 8 / 10 / 12
     / 15 / 20 tried on the four card-present dev worlds, 200k payments): their mean ring F1 0.658 -> 0.742, recall
-    0.55 -> 0.66; with attach_shops and burst-only merging, 0.783 (recall 0.74, precision 0.84)."""
+    0.55 -> 0.66; with attach_shops and burst-only merging, 0.783 (recall 0.74, precision 0.84). Echo windows at
+    surprise 2 (1 / 1.5 / 2 / 2.5 / 3 tried on eight card-present dev worlds, the suite's and seeds 1104..7104):
+    their mean ring F1 0.730 -> 0.779, recall 0.681 -> 0.713, precision 0.791 -> 0.863 (1.5 to 3 within 0.007 of
+    each other; 1.0 0.740); at least 3 cards (2 and 4 within 0.005)."""
 
     threshold: float = 0.3  # a card scored this high joins through any anchor it links to
     mean_threshold: float = 0.1  # a device/IP/merchant whose cards' mean score reaches this anchors (with min_shared)
@@ -90,6 +96,9 @@ class RingConfig:
     censor_days: int = CENSOR_DAYS  # ... except on the history's first days (visit windows of regulars, not first visits)
     pair_surprise: float = 10.0  # ... and a pair of shops first visited by the same cards on the same days
     # (pair_windows) this surprising anchors too; 0 or less turns shop-pair windows off
+    echo_surprise: float = 2.0  # ... and a burst-like merchant-day of first visits this surprising anchors when it
+    # echoes an anchored one (echo_windows: the same burst at another shop, or another burst at its shop); 0: off
+    echo_cards: int = 3  # ... with at least this many first visits
     col_share: float = 0.5  # ... and suspicious cards are at least this share of all its cards
     card_share: float = 0.15  # a card joins when this share of its weighted binding links go to joined entities
     min_cards: int = 4  # smallest ring, in cards (2-3 cards sharing a device is what households do)
@@ -284,6 +293,8 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
                    & (windows["day"].to_numpy() >= cfg.censor_days))
         if odd is not None:
             scored[col] |= odd & (n >= cfg.min_shared) & (n <= cfg.max_anchor_cards)
+        if col == VISIT:
+            scored[col] |= echo_windows(export, scored[col], n <= cfg.max_anchor_cards, cfg)
     inc = {t: scored[t].copy() for t in types}
     inc["card"] = np.zeros(n_card, dtype=bool)
     binding = binders(export)
@@ -344,6 +355,40 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
         counts = n_cards_of.get(n[0])
         g.nodes[n]["n_cards"] = int(counts[n[1]]) if counts is not None else 0
     return g
+
+
+def echo_windows(export: Any, anchored: np.ndarray, small: np.ndarray, cfg: RingConfig) -> np.ndarray:
+    """Visit windows that echo an anchored one (hysteresis, as in Canny's edge detector): a merchant-day whose first
+    visits came in one burst (middle 80% within BURST_MS, at least `echo_cards` of them) and are surprising at a lower
+    bar (`echo_surprise`) anchors too when its burst is concurrent with an anchored window's burst at another shop (one
+    card-testing burst hits two or three shops), or when it is at a shop with an anchored window (the ring's next
+    burst there). Repeated until nothing new joins. Returns the windows added."""
+    feats = export.features[VISIT]
+    out = np.zeros(len(anchored), dtype=bool)
+    if cfg.echo_surprise <= 0 or not anchored.any():
+        return out
+    e = _edge_arrays(export, VISIT_EDGE)
+    spans = _bursts(pl.DataFrame({"w": e["dst"], "k": e["dst"], "ts": e["first_ts"]}), ["w"])
+    a = np.full(len(anchored), -1, dtype=np.int64)
+    b = np.full(len(anchored), -1, dtype=np.int64)
+    n = np.zeros(len(anchored), dtype=np.int64)
+    w = spans["w"].to_numpy()
+    a[w], b[w], n[w] = spans["a"].to_numpy(), spans["b"].to_numpy(), spans["n"].to_numpy()
+    merchant = feats["merchant"].to_numpy()
+    weak = ((n >= cfg.echo_cards) & small & (feats["surprise"].to_numpy() >= cfg.echo_surprise)
+            & (feats["day"].to_numpy() >= cfg.censor_days) & ~anchored)
+    inc = anchored.copy()
+    while True:
+        shops = np.zeros(int(merchant.max()) + 1, dtype=bool)
+        shops[merchant[inc]] = True
+        burst = np.flatnonzero(inc & (b >= 0))
+        near = np.zeros(len(inc), dtype=bool)
+        for i in np.flatnonzero(weak & ~inc):
+            near[i] = bool(((a[i] <= b[burst] + HOUR_MS) & (a[burst] <= b[i] + HOUR_MS)).any())
+        new = weak & ~inc & (shops[merchant] | near)
+        if not new.any():
+            return inc & ~anchored
+        inc |= new
 
 
 def _ordered_subgraph(g: nx.Graph, nodes: set[Node]) -> nx.Graph:
@@ -473,16 +518,19 @@ def merge_concurrent(export: Any, parts: list[set[Node]]) -> list[set[Node]]:
     each other merge, counting only burst-like intervals (<= BURST_MS: a day's shopping run or bust-out at one shop
     overlaps whatever else happened that day; on the card-present dev worlds ring F1 0.742 -> 0.757 with it, the
     same for 1, 3, 6 or 12 hours). So do groups with anchored windows at one shop (the same ring's next burst there:
-    on the dev suite merging at any distance in time beat 0, 3 and 10 days)."""
+    on the dev suite merging at any distance in time beat 0, 3 and 10 days), when their shops are mostly the same
+    (Jaccard >= SAME_SHOPS: two card-testing rings that share one victim shop of their two or three stay apart; on the
+    eight card-present dev worlds, with echo_windows, ring F1 0.779 -> 0.786)."""
     e = _edge_arrays(export, VISIT_EDGE)
     w_merchant = export.features[VISIT]["merchant"].to_numpy()
     card_part, win_part = _part_of(export, parts, CARD), _part_of(export, parts, VISIT)
-    at_shop: dict[int, list[int]] = defaultdict(list)  # merchant -> the parts with a window there
+    shops_of: dict[int, set[int]] = defaultdict(set)  # part -> the shops of its (anchored) windows
     for i in np.flatnonzero(win_part >= 0):
-        at_shop[int(w_merchant[i])].append(int(win_part[i]))
+        shops_of[int(win_part[i])].add(int(w_merchant[i]))
     own = (win_part[e["dst"]] >= 0) & (card_part[e["src"]] == win_part[e["dst"]])  # a part's cards at its windows
     spans = _bursts(pl.DataFrame({"w": e["dst"][own], "k": win_part[e["dst"][own]], "ts": e["first_ts"][own]}), ["w"])
-    pairs = [(ks[0], k) for ks in at_shop.values() for k in ks[1:]]
+    pairs = [(a, b) for a, b in itertools.combinations(sorted(shops_of), 2)
+             if jaccard(shops_of[a], shops_of[b]) >= SAME_SHOPS]
     return _joined(parts, pairs + _concurrent(spans.select("a", "b", "k").rows()))
 
 

@@ -14,7 +14,7 @@ from graphfraud.features import burst_anomaly, feature_names
 from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
 from graphfraud.ring_baselines import fraudar_peel, labels_only_rings, wcc_rule_rings
 from graphfraud.rings import (PAIR, VISIT, VISIT_EDGE, Ring, RingConfig, RingMember, assign_ids, find_rings, ring_hash_id,
-                              ring_risk, with_visits)
+                              ring_risk, suspicious_subgraph, with_visits)
 
 DAY = 86_400_000
 T0 = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
@@ -323,6 +323,74 @@ def test_card_present_bust_out_takes_its_own_shop_along():
     rings = find_rings(export, scores)
     assert [r.keys() for r in rings] == [frozenset({("card", c) for c in ring} | {("merchant", "mB")})]
     assert rings[0].type == "bust_out"
+
+
+def first_visitors(rows: list[dict], windows: set[tuple[str, int]]) -> set[tuple[str, str]]:
+    """Ordinary cards ("l...") whose first payment at a shop fell on one of the (shop, day) windows: a ring step that
+    binds cards by first visits sweeps them in with the ring."""
+    first = pl.DataFrame(rows).group_by("card", "merchant").agg(pl.col("ts").min())
+    return {("card", c) for c, m, ts in first.iter_rows() if c.startswith("l") and (m, (ts - T0) // DAY) in windows}
+
+
+def test_card_present_burst_echo_at_a_second_shop_joins_the_ring():
+    """A card-testing burst on night 30: ten cards at mV (a window far beyond visit_surprise) and, in the same hour,
+    five at mW: surprising (p < 1%) but not enough to anchor alone; five more at mV on night 40, as surprising. The mW
+    window echoes the anchored one (echo_windows: a concurrent burst), and so does mV's second night (a burst at an
+    anchored shop): their cards join the ring; with echo_surprise 0 they do not. Five
+    first visits at m7 spread over night 30's day (no burst) and five in a burst at m8 on day 45 (concurrent with no
+    anchored window, at no anchored shop) stay out, though at least as surprising as mW's."""
+    rows, _ = card_present_world()
+    rows = [r for r in rows if not r["card"].startswith("t")]
+
+    def tx(card, shop, ts):
+        rows.append({"card": card, "merchant": shop, "device": None, "ip": None, "ts": int(ts), "amount": 1.0,
+                     "declined": True, "ecom": False, "country": "US"})
+
+    at_v, at_w = [f"t{i}" for i in range(10)], [f"w{i}" for i in range(5)]
+    for j, c in enumerate(at_v + at_w):
+        tx(c, "mV" if j < 10 else "mW", T0 + 30 * DAY + 2 * 3_600_000 + j * 180_000)
+    for j in range(5):
+        tx(f"n{j}", "mV", T0 + 40 * DAY + 3 * 3_600_000 + j * 180_000)
+        tx(f"s{j}", "m7", T0 + 30 * DAY + (2 + 3 * j) * 3_600_000)
+        tx(f"b{j}", "m8", T0 + 45 * DAY + 2 * 3_600_000 + j * 180_000)
+    export = make_export(rows)
+    visits = with_visits(export)
+    surprise = dict(zip(visits.ids[VISIT], visits.features[VISIT]["surprise"].to_numpy()))
+    cfg = RingConfig()
+    assert surprise["mV@2026-01-31"] >= cfg.visit_surprise
+    assert all(cfg.echo_surprise <= surprise[w] < cfg.visit_surprise for w in ("mW@2026-01-31", "mV@2026-02-10"))
+    assert surprise["m7@2026-01-31"] >= cfg.echo_surprise and surprise["m8@2026-02-15"] >= cfg.echo_surprise
+    scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
+    scores["card"] = np.array([0.2 if c[0] in "twnsb" else 0.05 for c in export.ids["card"]])
+    anchored = {visits.ids[VISIT][i] for t, i in suspicious_subgraph(visits, scores, cfg) if t == VISIT}
+    assert anchored == {"mV@2026-01-31", "mW@2026-01-31", "mV@2026-02-10"}
+    echoes = {("card", c) for c in export.ids["card"] if c[0] in "wn"} | first_visitors(rows, {("mW", 30), ("mV", 40)})
+    burst = {("card", c) for c in at_v} | first_visitors(rows, {("mV", 30)})
+    assert [r.keys() for r in find_rings(export, scores)] == [frozenset(burst | echoes)]
+    assert [r.keys() for r in find_rings(export, scores, RingConfig(echo_surprise=0))] == [frozenset(burst)]
+
+
+def test_card_present_rings_sharing_one_shop_stay_apart():
+    """Ring X tests cards at mV and mW on night 30 and again on night 40 (new cards, the same two shops): its two
+    bursts share no card, yet their shops are the same, so they make one ring. Ring Y tests at mW and m5 on night
+    50: it shares one of its shops with X (Jaccard 1/3 < SAME_SHOPS), so it stays its own ring."""
+    rows, _ = card_present_world()
+    rows = [r for r in rows if not r["card"].startswith("t")]
+    runs = {"x": (30, ("mV", "mW"), 10), "z": (40, ("mV", "mW"), 8), "y": (50, ("mW", "m5"), 10)}
+    for name, (day, shops, n) in runs.items():
+        for j in range(n):
+            for k, shop in enumerate(shops):
+                rows.append({"card": f"{name}{j}", "merchant": shop, "device": None, "ip": None,
+                             "ts": T0 + day * DAY + 2 * 3_600_000 + j * 180_000 + k * 60_000, "amount": 1.0,
+                             "declined": True, "ecom": False, "country": "US"})
+    export = make_export(rows)
+    scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
+    scores["card"] = np.array([0.2 if c[0] in "xyz" else 0.05 for c in export.ids["card"]])
+    x = {("card", c) for c in export.ids["card"] if c[0] in "xz"} | first_visitors(
+        rows, {(m, d) for d, shops, _ in (runs["x"], runs["z"]) for m in shops})
+    y = {("card", c) for c in export.ids["card"] if c[0] == "y"} | first_visitors(rows, {("mW", 50), ("m5", 50)})
+    rings = [r.keys() for r in find_rings(export, scores)]
+    assert len(rings) == 2 and set(rings) == {frozenset(x), frozenset(y)}
 
 
 def test_card_present_day_long_windows_of_two_rings_stay_apart():
