@@ -84,7 +84,7 @@ class RingConfig:
     each other; 1.0 0.740); at least 3 cards (2 and 4 within 0.005). Mean-score anchors among devices, IPs and
     identities need a third of their cards scored >= threshold (0 / 0.2 / 0.25 / 1/3 / 0.4 / 0.5 tried on nine device
     dev worlds, the suite's six and seeds 1105, 1106, 1107): ring F1 0.901 -> 0.928, precision 0.899 -> 0.948
-    (0.2-0.4 within 0.002; 0.5 0.913); the false rings dropped were households holding cards that rings took over.
+    (0.2-0.4 within 0.005; 0.5 0.913); the false rings dropped were households holding cards that rings took over.
     Applied to merchants in card-present data it cost F1 (0.786 -> 0.690), so merchants are left out."""
 
     threshold: float = 0.3  # a card scored this high joins through any anchor it links to
