@@ -5,7 +5,8 @@ land anywhere). Without the variable, a kill point does nothing.
 Points: ingest.batch (after a committed batch of transactions), ingest.file (after a whole file, before the next),
 models.weights (model weights written, config not yet), writeback.started, writeback.scores (first score batch
 staged), writeback.staged (scores and rings staged, flip not done), writeback.rings_flipped (rings current,
-entity scores not yet), writeback.flipped (flip committed, the command not finished), nightly.<stage> (a nightly stage begun: load, retrain, score, rings, report).
+entity scores not yet), writeback.flipped (flip committed, the command not finished), nightly.<stage> (a nightly
+stage begun: load, retrain, score, rings, report).
 """
 
 from __future__ import annotations
