@@ -13,8 +13,8 @@ from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform
 from graphfraud.features import burst_anomaly, feature_names
 from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
 from graphfraud.ring_baselines import fraudar_peel, labels_only_rings, wcc_rule_rings
-from graphfraud.rings import (PAIR, VISIT, VISIT_EDGE, Ring, RingConfig, RingMember, assign_ids, find_rings, ring_hash_id,
-                              ring_risk, suspicious_subgraph, with_visits)
+from graphfraud.rings import (PAIR, VISIT, VISIT_EDGE, Ring, RingConfig, RingMember, _edge_arrays, assign_ids, card_edges,
+                              echo_bursts, find_rings, ring_hash_id, ring_risk, suspicious_subgraph, with_visits)
 
 DAY = 86_400_000
 T0 = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
@@ -170,6 +170,29 @@ def test_a_burst_of_cards_anchors_a_ring_without_labels_or_scores():
     assert frozenset(truth["ring_a"][1]) in {frozenset(r.keys()) for r in find_rings(export, s, cfg)}
     assert frozenset(truth["ring_a"][1]) not in {
         frozenset(r.keys()) for r in find_rings(export, s, RingConfig(anomaly=1.0))}
+
+
+def test_a_short_lived_device_anchors_where_its_cards_use_an_anchor(planted):
+    """echo_bursts: bust-out ring_d's device dD (used on days 52-53) has no score, but all four of its cards use the
+    anchored IP iD, so dD anchors too. The household device dH does not: used all along (60 days), and its two cards
+    are fewer than echo_cards. Nothing anchored, nothing echoes; a span limit under dD's, or 0, turns it off."""
+    export = planted[0]
+    edges = {et: _edge_arrays(export, et) for et in card_edges(export)}
+    dev, ips = export.ids["device"], export.ids["ip"]
+
+    def anchors(anchored_ips: list[str], cfg: RingConfig) -> set[str]:
+        scored = {t: np.zeros(len(ids), dtype=bool) for t, ids in export.ids.items()}
+        scored["ip"][[ips.index(i) for i in anchored_ips]] = True
+        echo_bursts(export, edges, scored, cfg)
+        return {dev[i] for i in np.flatnonzero(scored["device"])}
+
+    assert anchors(["iD"], RingConfig()) == {"dD"}
+    assert anchors(["iP"], RingConfig(echo_span_days=60)) == set()  # dH's two cards use the cafe IP: too few
+    assert anchors(["iP"], RingConfig(echo_span_days=60, echo_cards=2)) == {"dH"}
+    assert anchors(["iP"], RingConfig(echo_cards=2)) == set()  # ... and dH is no burst
+    assert anchors([], RingConfig()) == set()
+    assert anchors(["iD"], RingConfig(echo_span_days=0.5)) == set()
+    assert anchors(["iD"], RingConfig(echo_span_days=0)) == set()
 
 
 def card_present_world() -> tuple[list[dict], set[tuple[str, str]]]:
