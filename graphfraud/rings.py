@@ -10,9 +10,9 @@ Pipeline (find_rings):
    households and corporate programs share devices legitimately), and short-lived devices, IPs ... several of
    whose cards use an anchor (echo_bursts: a bust-out's new devices after the cut-off). A card joins when >=
    `card_share` of its weighted links go to included entities, or when it scores >= threshold itself and links to
-   one. An anchor stays only while its
-   included cards are >= `col_share` of its cards (a public IP or popular merchant drops out whatever its score); an
-   unscored device/ip/merchant joins with >= `min_shared` included cards making >= `col_share` of its cards. 3 passes.
+   one. An anchor stays only while its included cards are >= `col_share` of its cards (a public IP or popular
+   merchant drops out whatever its score); an unscored device/ip/merchant joins with >= `min_shared` included cards
+   making >= `col_share` of its cards. 3 passes.
    Card-present data has no device, IP or identity to share: there the ring step binds cards by merchant-days of
    first visits (visit_windows), anchored when no ordinary day of that shop explains them (-log10 Poisson tail >=
    `visit_surprise`; not in the history's first `censor_days`, whose "first" visits are mostly regulars), and by pairs
