@@ -492,6 +492,16 @@ def test_a_household_with_two_taken_over_cards_is_no_ring():
     assert {("device", "dHH"), ("ip", "iHH")} <= set().union(*loose)
 
 
+def test_ring_density_counts_kinds_of_shared_entity_not_members():
+    """Rings X and Y: eight cards each on two devices (four per device), one IP and one shop. Every card uses one
+    device, the IP and the shop: density 1.0 (24 links / 8 cards x 3 kinds), as for a ring on a single device; per
+    member (8 cards x 4 members) it would be 0.75, lower for every device the ring adds."""
+    export, scores, rings = two_rings_and_a_household([], stagger=5)
+    found = find_rings(export, scores)
+    assert without_merchants(found) == sorted(sorted(m) for m in rings.values())
+    assert [r.stats["density"] for r in found] == [1.0, 1.0]
+
+
 def test_halves_of_one_card_testing_burst_make_one_ring():
     """A card-testing ring works from two device/IP pairs that share nothing: cards t0-t7 on dT0/iT0, t8-t15 on
     dT1/iT1, all testing at the victim merchant mV within the same hour of day 30. Another group of 8 cards (ring U)
