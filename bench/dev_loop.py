@@ -58,7 +58,7 @@ def default_cutoff(h: History) -> datetime:
     return t.replace(hour=0, minute=0, second=0, microsecond=0) + (timedelta(days=1) if t.hour >= 12 else timedelta())
 
 
-def node_auprc(world: Path, h: History, model_dir: Path) -> dict[str, float]:
+def node_auprc(world: Path, h: History, model_dir: Path, cfg: RingConfig) -> dict[str, float]:
     """AUPRC per node type of the risk scores as of the model's cut-off (evaluate's "gnn": rings included), on the entities not known as fraud then, against
     the planted truth (as evaluate.truth_labels: ring members with a ring payment before the cut-off are positives;
     members whose ring payments all come later are left out; everyone else is negative)."""
@@ -73,8 +73,8 @@ def node_auprc(world: Path, h: History, model_dir: Path) -> dict[str, float]:
     members = all_members & active
     ap = {}
     heads, propagated = predict_heads_and_scores(load_model(model_dir), cut)
-    cfg = RingConfig()
-    cut_scores = ring_risk(cut, propagated, find_rings(cut, heads, cfg), cfg.member_pull)  # as evaluate's "gnn"
+    cut_scores = ring_risk(cut, propagated, find_rings(cut, heads, cfg), cfg.member_pull,
+                           cfg.single_link_pull)  # as evaluate's "gnn"
     for t in cut.ids:
         keep = np.array([(t, i) in members or (t, i) not in all_members for i in cut.ids[t]])
         test = (cut.labels[t] != 1) & keep
@@ -120,7 +120,7 @@ def main() -> None:
         else:
             model_dir = train(h.as_of(default_cutoff(h)), dataclasses.replace(
                 settings, model_dir=args.worlds / "_models" / name)).path
-        ap = node_auprc(world, h, model_dir)
+        ap = node_auprc(world, h, model_dir, cfg)
         whole = h.as_of(h.end)
         heads, propagated = predict_heads_and_scores(load_model(model_dir), whole)
         rings = find_rings(whole, heads if args.ring_scores == "heads" else propagated, cfg)

@@ -95,7 +95,10 @@ class RingConfig:
     density per kind of shared entity (ring_score), not per member, so that big rings on many devices are not scored
     down for their size: on the nine device dev worlds the same rings, card AUPRC up (ring sizes 1107 0.885 -> 0.981,
     sparse labels 0.880 -> 0.948); five more device dev worlds F1 0.964 -> 0.970 (a 61-card farm on six devices had
-    scored 0.395, under min_score); four card-present dev worlds F1 0.847 -> 0.863, card AUPRC 0.785 -> 0.804."""
+    scored 0.395, under min_score); four card-present dev worlds F1 0.847 -> 0.863, card AUPRC 0.785 -> 0.804. A card linked to only one of its
+    ring's entities pulled a quarter of the way up, not half (single_link_pull 0.15 / 0.25 / 0.35 / 0.5 tried on those
+    four worlds): their card AUPRC mean 0.804 -> 0.858, worst 0.772 -> 0.820; on four more card-present dev seeds
+    (4104..7104, not used to choose) 0.754 -> 0.795; nine device dev worlds 0.989 -> 0.990 (the same rings)."""
 
     threshold: float = 0.3  # a card scored this high joins through any anchor it links to
     mean_threshold: float = 0.1  # a device/IP/merchant whose cards' mean score reaches this anchors (with min_shared)
@@ -128,6 +131,8 @@ class RingConfig:
     seed: int = 7  # Louvain's random seed (determinism)
     member_pull: float = 0.5  # ring_risk: a ring member's risk score moves this share of the way up to its ring's
     # score (0.35 / 0.5 / 0.7 / 1.0 tried on the dev suite; 0.5 held best across worlds)
+    single_link_pull: float = 0.25  # ... but a card linked to only one of its ring's entities (one device, one window
+    # of first visits: a shopper who happened by) moves only this share of the way
 
 
 @dataclass
@@ -137,6 +142,7 @@ class RingMember:
     score: float  # the entity's risk score
     role: str  # card | shared_device | device | shared_ip | ip | colluding_merchant | target_merchant
     strongest: bool = False  # among the ring's highest-scored members
+    links: int = 2  # how many of the ring's other members (and windows of first visits) it is linked to
 
 
 @dataclass
@@ -816,7 +822,7 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
         if t != "card" and len(ring_cards) >= 2:
             evidence.append(Evidence(t, export.ids[t][i], len(ring_cards)))
             bound_cards.update(ring_cards)
-        members.append(RingMember(t, export.ids[t][i], round(sc, 6), role))
+        members.append(RingMember(t, export.ids[t][i], round(sc, 6), role, links=sub.degree((t, i))))
     # Strongest members: the top fifth by score (at least one), among those scoring >= 0.5.
     order = sorted(range(len(members)), key=lambda j: (-members[j].score, members[j].entity_type, members[j].entity_id))
     for j in order[:max(1, len(members) // 5)]:
@@ -887,11 +893,16 @@ def find_rings(export: Any, scores: dict[str, np.ndarray], cfg: RingConfig | Non
     return rings
 
 
-def ring_risk(export: Any, scores: dict[str, np.ndarray], rings: list[Ring], pull: float) -> dict[str, np.ndarray]:
+def ring_risk(export: Any, scores: dict[str, np.ndarray], rings: list[Ring], pull: float,
+              single_link_pull: float | None = None) -> dict[str, np.ndarray]:
     """Risk scores that know the rings: each ring member's score moves `pull` of the way up to its ring's score, never
-    down. The ring score weighs the members' risk with what binds them (shared entities, density), which a single
-    entity's score cannot see: on the 7 dev worlds (models at their cut-off, 200k payments each) mean card AUPRC
-    0.76 -> 0.85 (sparse labels 0.45 -> 0.86, crowded 0.86 -> 0.94, card-present 0.18 -> 0.27)."""
+    down; a card linked to only one of the ring's entities moves `single_link_pull` of the way (default: `pull`). The
+    ring score weighs the members' risk with what binds them (shared entities, density), which a single entity's
+    score cannot see: on the 7 dev worlds (models at their cut-off, 200k payments each) mean card AUPRC 0.76 -> 0.85
+    (sparse labels 0.45 -> 0.86, crowded 0.86 -> 0.94, card-present 0.18 -> 0.27). The single-link share: in
+    card-present data a shopper who first visited a ring's shop on its burst day is linked to one window, the ring's
+    cards mostly to two or more (four card-present dev worlds: 7-12% of false members against 46-89% of true ones have two or more links)."""
+    weak = pull if single_link_pull is None else single_link_pull
     out = {t: np.array(v, dtype=np.float32, copy=True) for t, v in scores.items()}
     index = {t: {k: i for i, k in enumerate(export.ids[t])} for t in out if t in export.ids}
     for ring in rings:
@@ -899,7 +910,8 @@ def ring_risk(export: Any, scores: dict[str, np.ndarray], rings: list[Ring], pul
             i = index.get(m.entity_type, {}).get(m.entity_id)
             if i is not None:
                 v = out[m.entity_type]
-                v[i] = max(v[i], v[i] + pull * (ring.score - v[i]))
+                share = weak if m.entity_type == CARD and m.links < 2 else pull
+                v[i] = max(v[i], v[i] + share * (ring.score - v[i]))
     return out
 
 

@@ -552,6 +552,27 @@ def test_ring_risk_moves_members_halfway_up_never_down():
     assert np.allclose(ring_risk(export, scores, [ring], 0.0)["card"], scores["card"])
 
 
+def test_ring_risk_moves_single_link_cards_less():
+    """A card linked to only one of its ring's entities (a shopper who first visited the ring's shop on its burst day)
+    moves `single_link_pull` of the way; a card with two links and a single-link merchant move `pull`."""
+    export = SimpleNamespace(ids={"card": ["a", "b"], "merchant": ["m"]})
+    scores = {"card": np.array([0.2, 0.2], np.float32), "merchant": np.array([0.4], np.float32)}
+    members = [RingMember("card", "a", 0.2, "card", links=1), RingMember("card", "b", 0.2, "card", links=2),
+               RingMember("merchant", "m", 0.4, "colluding_merchant", links=1)]
+    ring = Ring("R-1", "merchant_collusion", 0.8, members, [], 0, 0, "")
+    out = ring_risk(export, scores, [ring], 0.5, 0.25)
+    assert np.allclose(out["card"], [0.35, 0.5]) and np.allclose(out["merchant"], [0.6])
+    assert np.allclose(ring_risk(export, scores, [ring], 0.5)["card"], [0.5, 0.5])  # default: pull for all
+
+
+def test_ring_members_count_their_links(planted):
+    """Each member's links are its neighbours inside the ring: in the card-testing ring each card uses the ring's
+    device and IP, and the device and the IP each serve the six cards and link to each other."""
+    export, _, scores = planted
+    ring = next(r for r in find_rings(export, scores) if r.type == "card_testing")
+    assert {m.entity_id: m.links for m in ring.members} == {**{f"a{i}": 2 for i in range(6)}, "dA": 7, "iA": 7}
+
+
 def test_visit_windows_only_where_no_entity_binds_cards(planted):
     export, _, _ = planted
     assert with_visits(export) is export
