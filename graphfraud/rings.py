@@ -19,7 +19,8 @@ Pipeline (find_rings):
    of shops that the same cards paid for the first time on the same day (pair_windows, anchored at `pair_surprise`:
    a shopping run over a few shops and days, thin at any one merchant-day); a burst-like window at a lower surprise
    anchors when it echoes an anchored one (echo_windows: the same burst at another shop, or the ring's next burst at
-   its shop); a card among them joins. There a merchant's share of suspicious cards is counted in payments (a
+   its shop), and so does a shop-pair window that shares cards with another one that day (echo_pairs: a device farm
+   over a few busy shops); a card among them joins. There a merchant's share of suspicious cards is counted in payments (a
    colluding shop's ring cards come back again and again; its one-off customers do not).
 3. Rings (ring_groups): connected components of its card-device/ip and device-ip links, each split by Louvain
    communities where the split is clear (communities whose mutual link weight is large relative to the smaller
@@ -98,7 +99,11 @@ class RingConfig:
     scored 0.395, under min_score); four card-present dev worlds F1 0.847 -> 0.863, card AUPRC 0.785 -> 0.804. A card linked to only one of its
     ring's entities pulled a quarter of the way up, not half (single_link_pull 0.15 / 0.25 / 0.35 / 0.5 tried on those
     four worlds): their card AUPRC mean 0.804 -> 0.858, worst 0.772 -> 0.820; on four more card-present dev seeds
-    (4104..7104, not used to choose) 0.754 -> 0.795; nine device dev worlds 0.989 -> 0.990 (the same rings)."""
+    (4104..7104, not used to choose) 0.754 -> 0.795; nine device dev worlds 0.989 -> 0.990 (the same rings). Shop-pair
+    windows that echo each other anchor at surprise 5 (echo_pairs; 3 / 4 / 5 / 6 / 7 tried on the eight card-present
+    dev worlds): card AUPRC mean 0.826 -> 0.837, no world lower (6104 0.766 -> 0.798, 7104 0.808 -> 0.827); ring F1
+    0.795 -> 0.797 (3: 0.803, one ring more on one world, at a bar as low as p = 0.001; 5 is half the anchor's bar).
+    Where devices or IPs exist there are no shop-pair windows."""
 
     threshold: float = 0.3  # a card scored this high joins through any anchor it links to
     mean_threshold: float = 0.1  # a device/IP/merchant whose cards' mean score reaches this anchors (with min_shared)
@@ -119,6 +124,8 @@ class RingConfig:
     # (pair_windows) this surprising anchors too; 0 or less turns shop-pair windows off
     echo_surprise: float = 2.0  # ... and a burst-like merchant-day of first visits this surprising anchors when it
     # echoes an anchored one (echo_windows: the same burst at another shop, or another burst at its shop); 0: off
+    pair_echo_surprise: float = 5.0  # ... and a shop-pair window this surprising anchors when echo_cards of its cards
+    # made another such window's first visits on the same day (echo_pairs: a device farm's run); 0: off
     echo_cards: int = 3  # ... with at least this many first visits (echo_bursts: this many cards using an anchor)
     col_share: float = 0.5  # ... and suspicious cards are at least this share of all its cards
     card_share: float = 0.15  # a card joins when this share of its weighted binding links go to joined entities
@@ -322,6 +329,8 @@ def suspicious_subgraph(export: Any, scores: dict[str, np.ndarray], cfg: RingCon
             scored[col] |= odd & (n >= cfg.min_shared) & (n <= cfg.max_anchor_cards)
         if col == VISIT:
             scored[col] |= echo_windows(export, scored[col], n <= cfg.max_anchor_cards, cfg)
+        if col == PAIR:
+            scored[col] |= echo_pairs(export, scored[col], n <= cfg.max_anchor_cards, cfg)
     echo_bursts(export, edges, scored, cfg)
     inc = {t: scored[t].copy() for t in types}
     inc["card"] = np.zeros(n_card, dtype=bool)
@@ -452,6 +461,27 @@ def echo_windows(export: Any, anchored: np.ndarray, small: np.ndarray, cfg: Ring
         if not new.any():
             return inc & ~anchored
         inc |= new
+
+
+def echo_pairs(export: Any, anchored: np.ndarray, small: np.ndarray, cfg: RingConfig) -> np.ndarray:
+    """Shop-pair windows that echo each other: a device farm working through a few high-value shops in a day leaves
+    several pair windows, each holding only the farm's cards yet short of `pair_surprise` on its own, the shops being
+    busy. A pair window surprising at a lower bar (`pair_echo_surprise`, with <= max_anchor_cards cards, not in the
+    history's first censor_days) anchors when >= echo_cards of its cards also made another such or an anchored pair
+    window's first visits on the same day. Returns the windows added."""
+    out = np.zeros(len(anchored), dtype=bool)
+    if cfg.pair_echo_surprise <= 0 or cfg.pair_surprise <= 0:  # (shop-pair windows off: their echoes too)
+        return out
+    feats = export.features[PAIR]
+    day = feats["day"].to_numpy()
+    weak = (feats["surprise"].to_numpy() >= cfg.pair_echo_surprise) & (day >= cfg.censor_days) & small
+    cand = np.flatnonzero(weak | anchored)
+    e = export.edges[PAIR_EDGE].select("src", "dst").filter(pl.col("dst").is_in(cand.tolist()))
+    e = e.join(pl.DataFrame({"dst": cand, "day": day[cand]}).cast({"dst": e.schema["dst"]}), on="dst")
+    both = e.join(e, on=["src", "day"], suffix="_b").filter(pl.col("dst") != pl.col("dst_b"))
+    echoed = both.group_by("dst", "dst_b").agg(k=pl.len()).filter(pl.col("k") >= cfg.echo_cards)["dst"].to_numpy()
+    out[echoed] = True
+    return out & weak & ~anchored
 
 
 def _ordered_subgraph(g: nx.Graph, nodes: set[Node]) -> nx.Graph:

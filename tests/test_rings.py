@@ -320,6 +320,30 @@ def test_card_present_shopping_run_across_shops_is_bound_by_shop_pairs():
     assert find_rings(export, scores, RingConfig(pair_surprise=0)) == []
 
 
+def test_card_present_small_farm_is_bound_by_pairs_that_echo_each_other():
+    """Eight farm cards each at m0, m1 and m2 within two hours of day 30: every shop pair is surprising (p < 1e-5) but
+    under pair_surprise, so none anchors alone; each shares its eight cards with the other two that day, so they
+    anchor together (echo_pairs) and bind exactly the farm. Echo off, or asking for more shared cards than the farm
+    has: no ring."""
+    rows, _ = card_present_world()
+    rows = [r for r in rows if not r["card"].startswith("t")]  # no card-testing burst
+    for j in range(8):
+        for k, shop in enumerate(("m0", "m1", "m2")):
+            rows.append({"card": f"f{j}", "merchant": shop, "device": None, "ip": None,
+                         "ts": T0 + 30 * DAY + (10 + j % 3) * 3_600_000 + k * 1_800_000,
+                         "amount": 403.17 + 7.3 * j, "declined": False, "ecom": False, "country": "US"})
+    export = make_export(rows)
+    scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
+    scores["card"] = np.array([0.2 if c.startswith("f") else 0.05 for c in export.ids["card"]])
+    visits = with_visits(export)
+    pairs = dict(zip(visits.ids[PAIR], visits.features[PAIR]["surprise"].to_numpy()))
+    cfg = RingConfig()
+    assert {w for w, v in pairs.items() if cfg.pair_echo_surprise <= v < cfg.pair_surprise} == {"m0+m1", "m0+m2", "m1+m2"}
+    assert [r.keys() for r in find_rings(export, scores)] == [frozenset(("card", f"f{j}") for j in range(8))]
+    assert find_rings(export, scores, RingConfig(pair_echo_surprise=0)) == []
+    assert find_rings(export, scores, RingConfig(echo_cards=9)) == []
+
+
 def test_card_present_bust_out_takes_its_own_shop_along():
     """Card-present bust-out: ten cards with months of ordinary shopping pay shop mB four times each on day 45 and go
     dark. The burst of first visits binds them (visit window); mB, 40 of whose 60 payments are theirs, joins the
