@@ -20,8 +20,8 @@ Pipeline (find_rings):
    a shopping run over a few shops and days, thin at any one merchant-day); a burst-like window at a lower surprise
    anchors when it echoes an anchored one (echo_windows: the same burst at another shop, or the ring's next burst at
    its shop), and so does a shop-pair window that shares cards with another one that day (echo_pairs: a device farm
-   over a few busy shops); a card among them joins. There a merchant's share of suspicious cards is counted in payments (a
-   colluding shop's ring cards come back again and again; its one-off customers do not).
+   over a few busy shops); a card among them joins. There a merchant's share of suspicious cards is counted in
+   payments (a colluding shop's ring cards come back again and again; its one-off customers do not).
 3. Rings (ring_groups): connected components of its card-device/ip and device-ip links, each split by Louvain
    communities where the split is clear (communities whose mutual link weight is large relative to the smaller
    one are merged back); merchants join the one group that holds most of their cards. Groups bound by visit windows
@@ -96,14 +96,14 @@ class RingConfig:
     density per kind of shared entity (ring_score), not per member, so that big rings on many devices are not scored
     down for their size: on the nine device dev worlds the same rings, card AUPRC up (ring sizes 1107 0.885 -> 0.981,
     sparse labels 0.880 -> 0.948); five more device dev worlds F1 0.964 -> 0.970 (a 61-card farm on six devices had
-    scored 0.395, under min_score); four card-present dev worlds F1 0.847 -> 0.863, card AUPRC 0.785 -> 0.804. A card linked to only one of its
-    ring's entities pulled a quarter of the way up, not half (single_link_pull 0.15 / 0.25 / 0.35 / 0.5 tried on those
-    four worlds): their card AUPRC mean 0.804 -> 0.858, worst 0.772 -> 0.820; on four more card-present dev seeds
-    (4104..7104, not used to choose) 0.754 -> 0.795; nine device dev worlds 0.989 -> 0.990 (the same rings). Shop-pair
-    windows that echo each other anchor at surprise 5 (echo_pairs; 3 / 4 / 5 / 6 / 7 tried on the eight card-present
-    dev worlds): card AUPRC mean 0.826 -> 0.837, no world lower (6104 0.766 -> 0.798, 7104 0.808 -> 0.827); ring F1
-    0.795 -> 0.797 (3: 0.803, one ring more on one world, at a bar as low as p = 0.001; 5 is half the anchor's bar).
-    Where devices or IPs exist there are no shop-pair windows."""
+    scored 0.395, under min_score); four card-present dev worlds F1 0.847 -> 0.863, card AUPRC 0.785 -> 0.804. A
+    card linked to only one of its ring's entities pulled a quarter of the way up, not half (single_link_pull 0.15 /
+    0.25 / 0.35 / 0.5 tried on those four worlds): their card AUPRC mean 0.804 -> 0.858, worst 0.772 -> 0.820; on four
+    more card-present dev seeds (4104..7104, not used to choose) 0.754 -> 0.795; nine device dev worlds 0.989 ->
+    0.990 (the same rings). Shop-pair windows that echo each other anchor at surprise 5 (echo_pairs; 3 / 4 / 5 / 6 / 7
+    tried on the eight card-present dev worlds): card AUPRC mean 0.826 -> 0.837, no world lower (6104 0.766 -> 0.798,
+    7104 0.808 -> 0.827); ring F1 0.795 -> 0.797 (3: 0.803, one ring more on one world, at a bar as low as p = 0.001;
+    5 is half the anchor's bar). Where devices or IPs exist there are no shop-pair windows."""
 
     threshold: float = 0.3  # a card scored this high joins through any anchor it links to
     mean_threshold: float = 0.1  # a device/IP/merchant whose cards' mean score reaches this anchors (with min_shared)
@@ -931,7 +931,8 @@ def ring_risk(export: Any, scores: dict[str, np.ndarray], rings: list[Ring], pul
     score cannot see: on the 7 dev worlds (models at their cut-off, 200k payments each) mean card AUPRC 0.76 -> 0.85
     (sparse labels 0.45 -> 0.86, crowded 0.86 -> 0.94, card-present 0.18 -> 0.27). The single-link share: in
     card-present data a shopper who first visited a ring's shop on its burst day is linked to one window, the ring's
-    cards mostly to two or more (four card-present dev worlds: 7-12% of false members against 46-89% of true ones have two or more links)."""
+    cards mostly to two or more (four card-present dev worlds: 7-12% of false members have two or more links, 46-89%
+    of true ones)."""
     weak = pull if single_link_pull is None else single_link_pull
     out = {t: np.array(v, dtype=np.float32, copy=True) for t, v in scores.items()}
     index = {t: {k: i for i, k in enumerate(export.ids[t])} for t in out if t in export.ids}
