@@ -59,7 +59,7 @@ class Settings:
     propagate_alpha: float = 0.75  # weight of neighbours' scores in prediction propagation (0: off; predict.propagate)
     dropout: float = 0.2  # GNN dropout (decoder and message-passing residuals)
     weight_decay: float = 0.0001  # Adam weight decay (L2) of the GNN and the MLP baseline
-    val_share: float = 0.2  # share of the labelled entities held out for early stopping (fixed seed)
+    val_share: float = 0.2  # share of the entities each ensemble member holds out for early stopping (its own fold)
     label_trick: int = 1  # 1: known fraud labels are a model input (masked per epoch in training); 0: features only
     ensemble: int = 3  # GNNs trained from seeds seed, seed+1, ... whose mean logit is the score (1: a single model)
     train_batch_size: int = 0  # 0: full-batch training; N: mini-batches of N seed entities on sampled neighbourhoods

@@ -1,5 +1,6 @@
-"""The training loop shared by the GNN and the MLP baseline: a stratified validation split, class-weighted BCE and
-full-batch (or sampled mini-batch) training with early stopping on validation AUPRC. Pure: no database, no files.
+"""The training loop shared by the GNN and the MLP baseline: stratified validation splits (one per ensemble member,
+cross-fitted), class-weighted BCE, full-batch (or sampled mini-batch) training with early stopping on validation AUPRC,
+and Platt calibration on out-of-fold scores. Pure: no database, no files.
 
 Positive-unlabelled learning: known fraud (1) against every other entity (confirmed legit or unknown).
 """
@@ -48,18 +49,33 @@ class FitResult:
 def split_labels(labels: dict[str, np.ndarray], seed: int, val_share: float) -> Split:
     """Random split of every entity of each node type, stratified by known fraud (1) vs the rest (0 or unknown,
     both negatives in positive-unlabelled training)."""
+    return member_splits(labels, seed, val_share, 1)[0]
+
+
+def member_splits(labels: dict[str, np.ndarray], seed: int, val_share: float, members: int) -> list[Split]:
+    """One split per ensemble member, cross-fitted: the entities of each node type are shuffled once (stratified by
+    known fraud) and cut into round(1 / val_share) folds of val_share each; member k holds out fold k (folds wrap
+    when members outnumber them). Each member still trains on 1 - val_share of the labels, but the ensemble sees
+    every label, and each held-out entity has an out-of-fold score for calibration (calibrate). Member 0's split
+    is split_labels'."""
     rng = np.random.default_rng(seed)
-    train, val = {}, {}
+    n_folds = max(1, round(1 / val_share)) if val_share > 0 else 1
+    folds: dict[str, list[list[np.ndarray]]] = {}
     for t, y in labels.items():
-        tr, va = [], []
+        folds[t] = [[] for _ in range(n_folds)]
         for fraud in (False, True):
             idx = np.flatnonzero((y == 1) == fraud)
             idx = idx[rng.permutation(len(idx))]
             n_val = int(round(len(idx) * val_share))
-            va.append(idx[:n_val])
-            tr.append(idx[n_val:])
-        train[t], val[t] = np.sort(np.concatenate(tr)), np.sort(np.concatenate(va))
-    return Split(train, val)
+            for f in range(n_folds):  # a remainder past the last fold is held out by no member
+                folds[t][f].append(idx[f * n_val:(f + 1) * n_val])
+        folds[t] = [np.sort(np.concatenate(v)) for v in folds[t]]
+    splits = []
+    for k in range(max(1, members)):
+        val = {t: f[k % n_folds] for t, f in folds.items()}
+        train = {t: np.setdiff1d(np.arange(len(labels[t])), val[t], assume_unique=True) for t in labels}
+        splits.append(Split(train, val))
+    return splits
 
 
 def seed_everything(seed: int) -> None:
@@ -201,19 +217,21 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
 
 
 def fit_members(model: torch.nn.Module, make_optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer],
-                x: dict, edge_index: dict, labels: dict[str, np.ndarray], split: Split, epochs: int, patience: int,
+                x: dict, edge_index: dict, labels: dict[str, np.ndarray], split: Split | list[Split], epochs: int,
+                patience: int,
                 progress: Progress | None = None, label_input: bool = False, seed: int = 0,
                 minibatch: MiniBatch | None = None) -> list[FitResult]:
     """Fit each member of a seed ensemble (model.members) on its own: member k from seed + k, with its own optimiser
-    and early stopping, on the same split (so the held-out entities stay held out for the whole ensemble). The best
-    weights are loaded into each member."""
+    and early stopping, on `split` (held out from the whole ensemble) or on its own of a list of splits (member k on
+    split k: member_splits). The best weights are loaded into each member."""
+    splits = split if isinstance(split, list) else [split]
     results = []
     n = len(model.members)
     for k, member in enumerate(model.members):
         seed_everything(seed + k)
         note = (lambda stage, done, total, text, k=k: progress(stage, done, total, f"model {k + 1}/{n}  {text}")
                 ) if progress and n > 1 else progress
-        r = fit(member, make_optimizer(member), x, edge_index, labels, split, epochs, patience, note,
+        r = fit(member, make_optimizer(member), x, edge_index, labels, splits[k % len(splits)], epochs, patience, note,
                 label_input=label_input, seed=seed + k, minibatch=minibatch)
         member.load_state_dict(r.state)
         results.append(r)
@@ -227,20 +245,57 @@ def platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 @torch.no_grad()
-def calibrate(model: torch.nn.Module, x: dict, edge_index: dict, labels: dict[str, np.ndarray],
-              idx: dict[str, np.ndarray]) -> dict[str, list[float]]:
-    """Platt scaling of known fraud on the logit, per node type on the held-out entities `idx`, stored in the model's
-    platt_<type> buffers. Class weights in training inflate the raw probabilities by a different amount in every
-    graph; calibrated, a score means the same share of known fraud everywhere, so thresholds downstream (the ring
-    step, risk bands) transfer between graphs. Types with too few held-out positives stay uncalibrated."""
+def out_of_fold_logits(model: torch.nn.Module, x: dict, edge_index: dict, labels: dict[str, np.ndarray],
+                       splits: list[Split], label_input: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each member's logits on the entities it held out, computed as its validation saw them (its training labels
+    shown when `label_input`): ({type: logits}, {type: indices}) over the union of the members' held-out folds. An
+    entity held out by several members (folds wrap) gets the mean of their logits. Only node types whose every fold
+    holds MIN_VAL_POSITIVES known frauds are scored (each member could validate on them; with fewer, one member's
+    logits would stand for the ensemble's, and the type stays uncalibrated as with a single split)."""
     model.eval()
-    logits = model(x, edge_index)
+    edge_index = adjacency(edge_index, {t: v.shape[0] for t, v in x.items()})
+    used = splits[:len(model.members)]
+    types = [t for t in labels if all((labels[t][s.val[t]] == 1).sum() >= MIN_VAL_POSITIVES for s in used)]
+    total = {t: np.zeros(len(labels[t]), np.float64) for t in types}
+    count = {t: np.zeros(len(labels[t]), np.int64) for t in types}
+    for k, member in enumerate(model.members):
+        s = splits[k % len(splits)]
+        shown = {t: np.isin(np.arange(len(v)), s.train[t]) for t, v in labels.items()}
+        logits = member(with_known_fraud(x, labels, shown) if label_input else x, edge_index)
+        for t in types:
+            i = s.val[t]
+            total[t][i] += logits[t][i].numpy()
+            count[t][i] += 1
+    idx = {t: np.flatnonzero(c) for t, c in count.items()}
+    return {t: total[t][i] / count[t][i] for t, i in idx.items()}, idx
+
+
+def auprc_by_type(logits: dict[str, np.ndarray], labels: dict[str, np.ndarray],
+                  idx: dict[str, np.ndarray]) -> dict[str, float]:
+    """AUPRC of known fraud per node type over the entities `idx` (logits aligned with idx); types with fewer than
+    MIN_VAL_POSITIVES positives are left out."""
+    out = {}
+    for t, i in idx.items():
+        y = labels[t][i] == 1
+        if y.sum() >= MIN_VAL_POSITIVES and (y == 0).any():
+            out[t] = float(average_precision_score(y, logits[t]))
+    return out
+
+
+@torch.no_grad()
+def calibrate(model: torch.nn.Module, logits: dict[str, np.ndarray], labels: dict[str, np.ndarray],
+              idx: dict[str, np.ndarray]) -> dict[str, list[float]]:
+    """Platt scaling of known fraud on the logit, per node type on held-out entities `idx` (their `logits`, aligned
+    with idx: out_of_fold_logits), stored in the model's platt_<type> buffers. Class weights in training inflate the
+    raw probabilities by a different amount in every graph; calibrated, a score means the same share of known fraud
+    everywhere, so thresholds downstream (the ring step, risk bands) transfer between graphs. Types with too few
+    held-out positives stay uncalibrated."""
     out = {}
     for t, i in idx.items():
         y = labels[t][i] == 1
         if y.sum() < MIN_VAL_POSITIVES or y.all():
             continue
-        a, b = platt(logits[t][i].numpy(), y)
+        a, b = platt(logits[t], y)
         getattr(model, f"platt_{t}").copy_(torch.tensor([a, b]))
         out[t] = [round(a, 4), round(b, 4)]
     return out

@@ -1,8 +1,8 @@
 """`graphfraud train`: export the graph as of a cut-off, train the heterogeneous GNN, save a model version.
 
-Temporal split: the export holds only labels known before the cut-off; a fixed-seed, stratified share of the
-entities is held out for early stopping (fit.py). Everything learned later is for evaluation. The model directory is
-written by the model store (models.py).
+Temporal split: the export holds only labels known before the cut-off; each ensemble member holds out its own
+fixed-seed, stratified share of the entities for early stopping (cross-fitted: fit.member_splits). Everything learned
+later is for evaluation. The model directory is written by the model store (models.py).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from . import distributed
 from .config import Settings, hyperparameters
 from .db import Graph
 from .export import GraphExport, Progress, export_graph
-from .features import FeatureStats, model_inputs, with_known_fraud
+from .features import FeatureStats, model_inputs
 from .errors import UsageError
-from .fit import FitResult, MiniBatch, calibrate, fit_members, seed_everything, split_labels, val_auprc
+from .fit import (FitResult, MiniBatch, Split, auprc_by_type, calibrate, fit_members, member_splits,
+                  out_of_fold_logits, seed_everything)
 from .model import FraudGNN, ModelConfig
 from .models import new_version, save_model
 
@@ -38,14 +39,14 @@ class TrainResult:
 
 
 def fit_model(cfg: ModelConfig, settings: Settings, x: dict, edge_index: dict, labels: dict[str, np.ndarray],
-              split, progress: Progress | None = None) -> tuple[dict, list[FitResult]]:
+              splits: list[Split], progress: Progress | None = None) -> tuple[dict, list[FitResult]]:
     """A FraudGNN of `cfg` initialised from the settings' seed and fitted member by member: (its state_dict, the fit
     of each member without its weights). In a process group (distributed.py) every process runs this on its share."""
     seed_everything(settings.seed)
     model = FraudGNN(cfg)  # members initialised from the seed, one after another
     fitted = fit_members(model, lambda m: torch.optim.Adam(m.parameters(), lr=settings.lr,
                                                            weight_decay=settings.weight_decay),
-                         x, edge_index, labels, split, settings.epochs, settings.patience, progress,
+                         x, edge_index, labels, splits, settings.epochs, settings.patience, progress,
                          label_input=cfg.label_input, seed=settings.seed,
                          minibatch=MiniBatch(settings.train_batch_size, settings.train_fanout, settings.train_steps)
                          if settings.train_batch_size > 0 else None)
@@ -72,7 +73,9 @@ def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: date
     seed_everything(settings.seed)
     stats = FeatureStats.fit(export.features)
     x, edge_index = model_inputs(export, stats)
-    split = split_labels(export.labels, settings.seed, settings.val_share)
+    # cross-fitted: member k holds out its own share of the labels, so the ensemble trains on all of them and every
+    # held-out entity has an out-of-fold score to calibrate on (fit.member_splits)
+    splits = member_splits(export.labels, settings.seed, settings.val_share, settings.ensemble)
     label_input = bool(settings.label_trick)
     cfg = ModelConfig(node_types=list(export.features), edge_types=list(export.data.edge_types),
                       in_dims={t: x[t].shape[1] + label_input for t in x}, hidden=settings.hidden,
@@ -82,20 +85,19 @@ def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: date
     if nproc > 1:
         if progress:
             progress("train", 0, None, f"data-parallel on {nproc} processes")
-        state, fitted = distributed.run_local(nproc, fit_model, cfg, settings, x, edge_index, export.labels, split,
+        state, fitted = distributed.run_local(nproc, fit_model, cfg, settings, x, edge_index, export.labels, splits,
                                               progress=progress)
     else:
-        state, fitted = fit_model(cfg, settings, x, edge_index, export.labels, split, progress)
+        state, fitted = fit_model(cfg, settings, x, edge_index, export.labels, splits, progress)
     model = FraudGNN(cfg)
     model.load_state_dict(state)
-    shown = {t: np.isin(np.arange(len(v)), split.train[t]) for t, v in export.labels.items()}
-    x_val = with_known_fraud(x, export.labels, shown) if label_input else x
-    platt = calibrate(model, x_val, edge_index, export.labels, split.val)
+    oof, held = out_of_fold_logits(model, x, edge_index, export.labels, splits, label_input)
+    platt = calibrate(model, oof, export.labels, held)
 
     root = Path(out_dir) if out_dir is not None else settings.models_dir
     path = root / distributed.broadcast(version or (new_version(root) if rank == 0 else None))
     metrics = {
-        "val_auprc": val_auprc(model, x_val, edge_index, export.labels, split.val),  # of the ensemble
+        "val_auprc": auprc_by_type(oof, export.labels, held),  # out-of-fold: each member on what it held out
         "best_epoch": [r.best_epoch for r in fitted], "epochs_run": sum(len(r.history) for r in fitted),
         "export_seconds": round(t1 - t0, 2), "train_seconds": round(time.perf_counter() - t1, 2),
         "processes": max(nproc, distributed.world()[1]),

@@ -1,4 +1,4 @@
-"""The training loop's pure parts: the label trick's input column, the split and Platt calibration (no database)."""
+"""The training loop's pure parts: the label trick's input column, the splits and Platt calibration (no database)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from graphfraud.features import with_known_fraud
-from graphfraud.fit import calibrate, platt
+from graphfraud.fit import calibrate, member_splits, out_of_fold_logits, platt, split_labels
 from graphfraud.model import FraudGNN, ModelConfig
 
 
@@ -42,9 +42,48 @@ def test_calibrate_sets_the_models_buffers():
     y = (z > np.median(z)).astype(np.int8)
     y[:20] = 1 - y[:20]  # not separable: a finite fit
     held = np.arange(0, 500, 2)
-    out = calibrate(model, x, {}, {"card": y, "ip": np.zeros(50, np.int8)}, {"card": held, "ip": np.arange(50)})
+    out = calibrate(model, {"card": z[held], "ip": np.zeros(50)}, {"card": y, "ip": np.zeros(50, np.int8)},
+                    {"card": held, "ip": np.arange(50)})
     a, b = platt(z[held], y[held] == 1)
     assert set(out) == {"card"} and model.platt_card.tolist() == pytest.approx([a, b], rel=1e-5)
     assert model.platt_ip.tolist() == [1.0, 0.0]
     p = model.probabilities(model(x, {}))["card"]
     assert torch.allclose(p, torch.sigmoid(a * torch.from_numpy(z) + b), atol=1e-5)
+
+
+def test_member_splits_hold_out_disjoint_folds():
+    """Cross-fitting: 3 members at val_share 0.2 hold out 3 of 5 disjoint, stratified folds; member 0's split is
+    split_labels'; every member trains on the rest; folds wrap past the fifth member."""
+    labels = {"card": np.array([1] * 10 + [0] * 80 + [-1] * 10, np.int8), "ip": np.zeros(7, np.int8)}
+    splits = member_splits(labels, 7, 0.2, 6)
+    one = split_labels(labels, 7, 0.2)
+    assert np.array_equal(splits[0].val["card"], one.val["card"]) and np.array_equal(splits[0].train["card"], one.train["card"])
+    vals = [set(s.val["card"].tolist()) for s in splits[:5]]
+    assert all(len(v) == 20 for v in vals) and len(set().union(*vals)) == 100  # disjoint, all covered
+    assert all(sum(labels["card"][i] == 1 for i in v) == 2 for v in vals)  # stratified: 2 of the 10 frauds each
+    for s in splits:
+        assert sorted(np.concatenate([s.train["card"], s.val["card"]]).tolist()) == list(range(100))
+    assert np.array_equal(splits[5].val["card"], splits[0].val["card"])  # the sixth member wraps to fold 0
+    assert len(splits[1].val["ip"]) == 1 and len(member_splits(labels, 7, 0.2, 1)) == 1
+
+
+def test_out_of_fold_logits_are_each_members_own():
+    """Each held-out entity's logit is the member's that held it out, with that member's training labels shown
+    (the label trick's column), never the ensemble's; entities no member held out are left out."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(node_types=["card"], edge_types=[], in_dims={"card": 4}, hidden=8, layers=0, members=2,
+                      label_input=True)
+    model = FraudGNN(cfg)
+    model.eval()
+    x = {"card": torch.randn(50, 3)}
+    labels = {"card": np.array([1, 0] * 25, np.int8)}
+    splits = member_splits(labels, 3, 0.2, 2)
+    logits, idx = out_of_fold_logits(model, x, {}, labels, splits, label_input=True)
+    assert sorted(idx["card"].tolist()) == sorted(splits[0].val["card"].tolist() + splits[1].val["card"].tolist())
+    for k in (0, 1):
+        shown = {"card": np.isin(np.arange(50), splits[k].train["card"])}
+        own = model.members[k](with_known_fraud(x, labels, shown), {})["card"].detach().numpy()
+        at = np.searchsorted(idx["card"], splits[k].val["card"])
+        assert np.allclose(logits["card"][at], own[splits[k].val["card"]], atol=1e-6)
+        every = model.members[k](with_known_fraud(x, labels), {})["card"].detach().numpy()
+        assert not np.allclose(logits["card"][at], every[splits[k].val["card"]])  # its own labels were hidden
