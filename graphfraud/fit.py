@@ -102,12 +102,7 @@ def val_auprc(model: torch.nn.Module, x: dict, edge_index: dict, labels: dict[st
     """AUPRC per node type on the held-out entities (types with too few positives are left out)."""
     model.eval()
     logits = model(x, edge_index)
-    out = {}
-    for t, i in idx.items():
-        y = labels[t][i] == 1
-        if y.sum() >= MIN_VAL_POSITIVES and (y == 0).any():
-            out[t] = float(average_precision_score(y, logits[t][i].numpy()))  # known fraud vs the rest
-    return out
+    return auprc_by_type({t: logits[t][i].numpy() for t, i in idx.items()}, labels, idx)
 
 
 @dataclass
@@ -218,8 +213,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
 
 def fit_members(model: torch.nn.Module, make_optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer],
                 x: dict, edge_index: dict, labels: dict[str, np.ndarray], split: Split | list[Split], epochs: int,
-                patience: int,
-                progress: Progress | None = None, label_input: bool = False, seed: int = 0,
+                patience: int, progress: Progress | None = None, label_input: bool = False, seed: int = 0,
                 minibatch: MiniBatch | None = None) -> list[FitResult]:
     """Fit each member of a seed ensemble (model.members) on its own: member k from seed + k, with its own optimiser
     and early stopping, on `split` (held out from the whole ensemble) or on its own of a list of splits (member k on
@@ -272,8 +266,8 @@ def out_of_fold_logits(model: torch.nn.Module, x: dict, edge_index: dict, labels
 
 def auprc_by_type(logits: dict[str, np.ndarray], labels: dict[str, np.ndarray],
                   idx: dict[str, np.ndarray]) -> dict[str, float]:
-    """AUPRC of known fraud per node type over the entities `idx` (logits aligned with idx); types with fewer than
-    MIN_VAL_POSITIVES positives are left out."""
+    """AUPRC of known fraud (against the rest) per node type over the entities `idx`, logits aligned with idx; types
+    with fewer than MIN_VAL_POSITIVES positives are left out."""
     out = {}
     for t, i in idx.items():
         y = labels[t][i] == 1
