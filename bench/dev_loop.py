@@ -73,8 +73,7 @@ def node_auprc(world: Path, h: History, model_dir: Path, cfg: RingConfig) -> dic
     members = all_members & active
     ap = {}
     heads, propagated = predict_heads_and_scores(load_model(model_dir), cut)
-    cut_scores = ring_risk(cut, propagated, find_rings(cut, heads, cfg), cfg.member_pull,
-                           cfg.single_link_pull)  # as evaluate's "gnn"
+    cut_scores = ring_risk(cut, propagated, find_rings(cut, heads, cfg), cfg)  # as evaluate's "gnn"
     for t in cut.ids:
         keep = np.array([(t, i) in members or (t, i) not in all_members for i in cut.ids[t]])
         test = (cut.labels[t] != 1) & keep

@@ -96,8 +96,7 @@ def evaluate(graph: Graph, model_dir: Path | None = None, truth_dir: Path | None
     # "gnn_raw" is the heads alone
     heads, propagated = predict_heads_and_scores(bundle, export)
     ring_cfg = RingConfig()
-    scores = {"gnn": ring_risk(export, propagated, find_rings(export, heads, ring_cfg), ring_cfg.member_pull,
-                              ring_cfg.single_link_pull),
+    scores = {"gnn": ring_risk(export, propagated, find_rings(export, heads, ring_cfg), ring_cfg),
               "gnn_no_rings": propagated, "gnn_raw": heads}
     for i, (name, fn) in enumerate((("xgb_graph", lambda: xgb_graph_scores(export, bundle.stats, split, base.seed)),
                                     ("mlp", lambda: mlp_scores(export, bundle.stats, split, base)),

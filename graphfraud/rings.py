@@ -923,17 +923,15 @@ def find_rings(export: Any, scores: dict[str, np.ndarray], cfg: RingConfig | Non
     return rings
 
 
-def ring_risk(export: Any, scores: dict[str, np.ndarray], rings: list[Ring], pull: float,
-              single_link_pull: float | None = None) -> dict[str, np.ndarray]:
-    """Risk scores that know the rings: each ring member's score moves `pull` of the way up to its ring's score, never
-    down; a card linked to only one of the ring's entities moves `single_link_pull` of the way (default: `pull`). The
+def ring_risk(export: Any, scores: dict[str, np.ndarray], rings: list[Ring], cfg: RingConfig) -> dict[str, np.ndarray]:
+    """Risk scores that know the rings: each ring member's score moves cfg.member_pull of the way up to its ring's
+    score, never down; a card linked to only one of the ring's entities moves cfg.single_link_pull of the way. The
     ring score weighs the members' risk with what binds them (shared entities, density), which a single entity's
     score cannot see: on the 7 dev worlds (models at their cut-off, 200k payments each) mean card AUPRC 0.76 -> 0.85
     (sparse labels 0.45 -> 0.86, crowded 0.86 -> 0.94, card-present 0.18 -> 0.27). The single-link share: in
     card-present data a shopper who first visited a ring's shop on its burst day is linked to one window, the ring's
     cards mostly to two or more (four card-present dev worlds: 7-12% of false members have two or more links, 46-89%
     of true ones)."""
-    weak = pull if single_link_pull is None else single_link_pull
     out = {t: np.array(v, dtype=np.float32, copy=True) for t, v in scores.items()}
     index = {t: {k: i for i, k in enumerate(export.ids[t])} for t in out if t in export.ids}
     for ring in rings:
@@ -941,7 +939,7 @@ def ring_risk(export: Any, scores: dict[str, np.ndarray], rings: list[Ring], pul
             i = index.get(m.entity_type, {}).get(m.entity_id)
             if i is not None:
                 v = out[m.entity_type]
-                share = weak if m.entity_type == CARD and m.links < 2 else pull
+                share = cfg.single_link_pull if m.entity_type == CARD and m.links < 2 else cfg.member_pull
                 v[i] = max(v[i], v[i] + share * (ring.score - v[i]))
     return out
 

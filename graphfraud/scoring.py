@@ -57,7 +57,7 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
     recent = recent_rings(graph, ring_memory_runs)
     rings = assign_ids(rings, previous_rings(graph), recent=recent)
     rings, held = hold_back_cleared(rings, cleared_rings(graph), known_fraud_keys(export), reraise_growth)
-    scores = ring_risk(export, scores, rings, rc.member_pull, rc.single_link_pull)  # members carry their ring's risk
+    scores = ring_risk(export, scores, rings, rc)  # members carry their ring's risk
     returned = sorted(r.ring_id for r in rings if r.ring_id in recent)  # missing from the previous run, found again
     t1 = time.perf_counter()
     run_id = run_id or new_run_id(started, export.fingerprint, model_version)

@@ -564,30 +564,31 @@ def test_halves_of_one_card_testing_burst_make_one_ring():
 
 
 def test_ring_risk_moves_members_halfway_up_never_down():
-    """A member moves `pull` of the way to its ring's score; one above it keeps its own; non-members and types the
+    """A member moves `member_pull` of the way to its ring's score; one above it keeps its own; non-members and types the
     ring does not touch are unchanged; the input is not modified."""
     export = SimpleNamespace(ids={"card": ["a", "b", "c"], "merchant": ["m"]})
     scores = {"card": np.array([0.2, 0.9, 0.1], np.float32), "merchant": np.array([0.4], np.float32)}
     members = [RingMember("card", "a", 0.2, "card"), RingMember("card", "b", 0.9, "card"),
                RingMember("merchant", "m", 0.4, "colluding_merchant")]
     ring = Ring("R-1", "merchant_collusion", 0.8, members, [], 0, 0, "")
-    out = ring_risk(export, scores, [ring], 0.5)
+    out = ring_risk(export, scores, [ring], RingConfig(member_pull=0.5))
     assert np.allclose(out["card"], [0.5, 0.9, 0.1]) and np.allclose(out["merchant"], [0.6])
     assert np.allclose(scores["card"], [0.2, 0.9, 0.1])
-    assert np.allclose(ring_risk(export, scores, [ring], 0.0)["card"], scores["card"])
+    assert np.allclose(ring_risk(export, scores, [ring], RingConfig(member_pull=0.0))["card"], scores["card"])
 
 
 def test_ring_risk_moves_single_link_cards_less():
     """A card linked to only one of its ring's entities (a shopper who first visited the ring's shop on its burst day)
-    moves `single_link_pull` of the way; a card with two links and a single-link merchant move `pull`."""
+    moves `single_link_pull` of the way; a card with two links and a single-link merchant move `member_pull`."""
     export = SimpleNamespace(ids={"card": ["a", "b"], "merchant": ["m"]})
     scores = {"card": np.array([0.2, 0.2], np.float32), "merchant": np.array([0.4], np.float32)}
     members = [RingMember("card", "a", 0.2, "card", links=1), RingMember("card", "b", 0.2, "card", links=2),
                RingMember("merchant", "m", 0.4, "colluding_merchant", links=1)]
     ring = Ring("R-1", "merchant_collusion", 0.8, members, [], 0, 0, "")
-    out = ring_risk(export, scores, [ring], 0.5, 0.25)
+    out = ring_risk(export, scores, [ring], RingConfig(member_pull=0.5, single_link_pull=0.25))
     assert np.allclose(out["card"], [0.35, 0.5]) and np.allclose(out["merchant"], [0.6])
-    assert np.allclose(ring_risk(export, scores, [ring], 0.5)["card"], [0.5, 0.5])  # default: pull for all
+    same = RingConfig(member_pull=0.5, single_link_pull=0.5)
+    assert np.allclose(ring_risk(export, scores, [ring], same)["card"], [0.5, 0.5])
 
 
 def test_ring_members_count_their_links(planted):
