@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -239,7 +241,7 @@ def test_card_present_burst_of_first_visits_makes_one_ring():
     assert {(e.kind, e.entity_id, e.weight) for e in rings[0].evidence} == {
         ("merchant", m, 10 + first.filter((pl.col("merchant") == m) & pl.col("card").is_in(bystanders)).height)
         for m in ("mV", "mW")}
-    assert find_rings(export, scores, RingConfig(visit_surprise=0)) == []
+    assert find_rings(export, scores, RingConfig(visit_surprise=0, decline_surprise=0)) == []
     # Each burst window is far beyond what the shop's ordinary days explain; no ordinary window comes close.
     visits = with_visits(export)
     surprise = dict(zip(visits.ids[VISIT], visits.features[VISIT]["surprise"].to_numpy()))
@@ -260,14 +262,17 @@ def test_card_present_burst_of_first_visits_makes_one_ring():
 
 def test_card_present_burst_on_the_first_days_anchors_nothing():
     """The same burst on the history's second day: every card's visits there are "first" visits (the history is cut
-    on the left), so the window anchors nothing (censor_days); with the censoring off it would."""
+    on the left), so their count anchors nothing (censor_days); with the censoring off it would. (Its declines still
+    anchor it, decline_surprise: see the next test; turned off here.)"""
     rows, members = card_present_world()
     shifted = [{**r, "ts": r["ts"] - 29 * DAY} if r["card"].startswith("t") else r for r in rows]
     export = make_export(shifted)
     scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
     scores["card"] = np.array([0.2 if ("card", c) in members else 0.05 for c in export.ids["card"]])
-    assert find_rings(export, scores) == []
-    assert sum(len(r.keys() & members) for r in find_rings(export, scores, RingConfig(censor_days=0))) == 20
+    counts_only = RingConfig(decline_surprise=0)
+    assert find_rings(export, scores, counts_only) == []
+    assert sum(len(r.keys() & members)
+               for r in find_rings(export, scores, dataclasses.replace(counts_only, censor_days=0))) == 20
 
 
 def test_card_present_colluding_shop_counts_payments_not_cards():
@@ -373,6 +378,37 @@ def test_card_present_bust_out_takes_its_own_shop_along():
     assert rings[0].type == "bust_out"
 
 
+def test_card_present_burst_of_declined_first_visits_anchors_even_on_the_first_days():
+    """Night 1 (inside the censored first days, where first visits are mostly regulars and their count says nothing):
+    twelve new cards at mV within an hour, nine of them declined there; mV's other customers almost never are. That
+    many declines among one day's first visitors is far beyond the shop's own decline share (decline_surprise), so the
+    window anchors and the burst is a card_testing ring; the visit-count surprise alone (censored) anchors nothing,
+    and neither does an ordinary window with one declined customer. Decline windows off: no ring."""
+    rows, _ = card_present_world()
+    rows = [r for r in rows if not r["card"].startswith("t")]
+    burst = [f"t{i}" for i in range(12)]
+    for j, c in enumerate(burst):
+        rows.append({"card": c, "merchant": "mV", "device": None, "ip": None,
+                     "ts": T0 + 1 * DAY + 2 * 3_600_000 + j * 240_000, "amount": 1.0 + j % 3, "declined": j % 4 != 0,
+                     "ecom": False, "country": "US"})
+    rows.append({"card": "l7", "merchant": "m3", "device": None, "ip": None, "ts": T0 + 33 * DAY + 3_600_000,
+                 "amount": 27.0, "declined": True, "ecom": False, "country": "US"})
+    export = make_export(rows)
+    visits = with_visits(export)
+    feats = dict(zip(visits.ids[VISIT], visits.features[VISIT].iter_rows(named=True)))
+    cfg = RingConfig()
+    night = feats["mV@2026-01-02"]
+    assert night["day"] < cfg.censor_days and night["decline_surprise"] >= cfg.decline_surprise
+    assert max(f["decline_surprise"] for w, f in feats.items() if w != "mV@2026-01-02") < 3.0
+    scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
+    scores["card"] = np.array([0.2 if c.startswith("t") else 0.05 for c in export.ids["card"]])
+    rings = find_rings(export, scores)
+    expected = {("card", c) for c in burst} | first_visitors(rows, {("mV", 1)})
+    assert [r.keys() for r in rings] == [frozenset(expected)]
+    assert rings[0].type == "card_testing"
+    assert find_rings(export, scores, RingConfig(decline_surprise=0)) == []
+
+
 def first_visitors(rows: list[dict], windows: set[tuple[str, int]]) -> set[tuple[str, str]]:
     """Ordinary cards ("l...") whose first payment at a shop fell on one of the (shop, day) windows: a ring step that
     binds cards by first visits sweeps them in with the ring."""
@@ -392,7 +428,7 @@ def test_card_present_burst_echo_at_a_second_shop_joins_the_ring():
 
     def tx(card, shop, ts):
         rows.append({"card": card, "merchant": shop, "device": None, "ip": None, "ts": int(ts), "amount": 1.0,
-                     "declined": True, "ecom": False, "country": "US"})
+                     "declined": False, "ecom": False, "country": "US"})  # approved: first-visit counts alone
 
     at_v, at_w = [f"t{i}" for i in range(10)], [f"w{i}" for i in range(5)]
     for j, c in enumerate(at_v + at_w):
