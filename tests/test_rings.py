@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -381,7 +380,7 @@ def test_card_present_bust_out_takes_its_own_shop_along():
 def test_card_present_burst_of_declined_first_visits_anchors_even_on_the_first_days():
     """Night 1 (inside the censored first days, where first visits are mostly regulars and their count says nothing):
     twelve new cards at mV within an hour, nine of them declined there; mV's other customers almost never are. That
-    many declines among one day's first visitors is far beyond the shop's own decline share (decline_surprise), so the
+    many declines among one day's first visitors is far beyond the shop's own decline rate (decline_surprise), so the
     window anchors and the burst is a card_testing ring; the visit-count surprise alone (censored) anchors nothing,
     and neither does an ordinary window with one declined customer. Decline windows off: no ring."""
     rows, _ = card_present_world()
@@ -407,6 +406,31 @@ def test_card_present_burst_of_declined_first_visits_anchors_even_on_the_first_d
     assert [r.keys() for r in rings] == [frozenset(expected)]
     assert rings[0].type == "card_testing"
     assert find_rings(export, scores, RingConfig(decline_surprise=0)) == []
+
+
+def test_card_present_regulars_first_seen_on_day_one_are_no_decline_burst():
+    """Shop mR's twenty regulars are first seen on the history's first day and pay there twenty times each, one of their
+    payments declined (5%); 200 one-off customers come later, 10 of them declined (5%). Counted in payments the first
+    day's window is ordinary (20 declines where 400 payments at the shop's rate expect about 15); counted in cards
+    (every regular has a decline, one-offs 5%) it would look like a burst. No ring."""
+    rows, _ = card_present_world()
+    rows = [r for r in rows if not r["card"].startswith("t")]
+    for j in range(20):
+        for k in range(20):
+            rows.append({"card": f"r{j}", "merchant": "mR", "device": None, "ip": None,
+                         "ts": T0 + (3 * k) * DAY + (9 + j % 8) * 3_600_000, "amount": 30.0 + j, "declined": k == 7,
+                         "ecom": False, "country": "US"})
+    for i in range(200):
+        rows.append({"card": f"o{i}", "merchant": "mR", "device": None, "ip": None,
+                     "ts": T0 + (5 + i % 50) * DAY + 14 * 3_600_000, "amount": 25.0, "declined": i % 20 == 0,
+                     "ecom": False, "country": "US"})
+    export = make_export(rows)
+    visits = with_visits(export)
+    feats = dict(zip(visits.ids[VISIT], visits.features[VISIT]["decline_surprise"].to_numpy()))
+    assert feats["mR@2026-01-01"] < RingConfig().decline_surprise / 2
+    scores = {t: np.zeros(len(ids)) for t, ids in export.ids.items()}
+    scores["card"] = np.full(len(export.ids["card"]), 0.05)
+    assert find_rings(export, scores) == []
 
 
 def first_visitors(rows: list[dict], windows: set[tuple[str, int]]) -> set[tuple[str, str]]:
