@@ -9,7 +9,8 @@ Runs on its own private Neo4j (own state directory and ports, started and stoppe
 Prints JSON: transactions, bulk_rows_per_s, unwind_rows_per_s (rows read per second, the same ledger on both),
 bulk_over_unwind, bulk_s, bulk_phases_s (validate, write_files, stop_server, import, start_server, schema),
 unwind_s, unwind_rows, export_rows_per_s (export_graph: transactions, chargebacks, labels, aggregation and
-features), raw_bolt_rows_per_s (the same transactions query, records only iterated), export_over_raw, train_s
+features; the transactions read column-wise, one record per time window), raw_bolt_rows_per_s (the same transaction
+rows streamed one record each, cypher/bench/transaction_rows, records only iterated), export_over_raw, train_s
 (`graphfraud train`'s code: export, features, fit, save; --train-batch-size 0 is full-batch), score_s (export,
 predict, rings, write-back), nightly_s, nightly_rows, peak_rss_gib {python, neo4j} (neo4j: the server's peak after
 the import; the importer's own JVM is not counted). A phase that fails ends the run with the figures measured
@@ -89,12 +90,13 @@ def night_input(world: Path, days: list, out: Path) -> Path:
 
 def export_against_bolt(g: Graph) -> dict[str, float]:
     """Rows per second of the full export (export_graph) and of merely iterating the same transactions query's
-    records over Bolt, on the whole graph, after one untimed pass that warms Neo4j's page cache for both."""
+    rows streamed one record each over Bolt (the plain way), on the whole graph, after one untimed pass that warms
+    Neo4j's page cache for both."""
     _, last, n = time_range(g)
     cutoff = last + dt.timedelta(milliseconds=1)
-    sum(1 for _ in g.stream("export/transactions", {"cutoff": utc(cutoff)}))  # warm the page cache for both
+    sum(1 for _ in g.stream("bench/transaction_rows", {"cutoff": utc(cutoff)}))  # warm the page cache for both
     t = time.perf_counter()
-    raw = sum(1 for _ in g.stream("export/transactions", {"cutoff": utc(cutoff)}))
+    raw = sum(1 for _ in g.stream("bench/transaction_rows", {"cutoff": utc(cutoff)}))
     raw_s = time.perf_counter() - t
     t = time.perf_counter()
     export = export_graph(g, cutoff)

@@ -87,8 +87,9 @@ def test_export_exact_tensors(small_graph):
     assert merchant["n_cards"].to_list() == [2, 2] and merchant["top_card_share"].to_list() == [0.5, 0.5]
 
 
-def test_transactions_stream_into_the_same_frame_in_chunks(small_graph, monkeypatch):
-    """Rows cross chunk boundaries (2 rows per chunk, 4 rows) and entity links land in their own row's columns."""
+def test_transactions_read_in_time_windows_make_the_same_frame(small_graph, monkeypatch):
+    """Windows of about 2 or 3 payments (4 rows) give the frame of one window, entity links land in their own row's
+    columns, and a payment on a window boundary is read once."""
     whole = read_transactions(small_graph, CUTOFF).sort("ts")
     assert whole["card"].to_list() == ["c1", "c1", "c2", "c3"]
     assert whole["device"].to_list() == ["d1", "d1", "d1", None] and whole["ip"].to_list() == ["ip1", "ip1", "ip2", None]
@@ -98,6 +99,11 @@ def test_transactions_stream_into_the_same_frame_in_chunks(small_graph, monkeypa
     monkeypatch.setattr(export, "STREAM_CHUNK", 3)
     assert read_transactions(small_graph, CUTOFF).sort("ts").equals(whole)
     assert read_transactions(small_graph, at(1)).height == 0  # nothing before the first payment: an empty frame
+    # One payment per window: two windows before 4 Jan 10:00, cut halfway from t1 (1 Jan 10:00), exactly at t3
+    monkeypatch.setattr(export, "STREAM_CHUNK", 1)
+    bounds = [(w["from"], w["to"]) for w in export.windows(small_graph, at(4, 10))]
+    assert bounds == [(export.FAR_PAST, at(2, 22)), (at(2, 22), at(4, 10))]
+    assert read_transactions(small_graph, at(4, 10)).sort("ts")["card"].to_list() == ["c1", "c1", "c2", "c3"]
 
 
 def test_labels_known_before_cutoff_only(small_graph):
