@@ -149,7 +149,8 @@ def main() -> None:
             bulk_s = time.perf_counter() - t
             size = g.read("admin/size")[0]
             log(f"  {bulk.rows_read:,} rows in {bulk_s:.1f} s; {size['nodes']:,} nodes, "
-                f"{size['relationships']:,} relationships")
+                f"{size['relationships']:,} relationships; phases (s): "
+                + ", ".join(f"{k} {v:.1f}" for k, v in bulk.phases.items()))
             bulk_rate, unwind_rate = bulk.rows_read / bulk_s, unwind.rows_read / unwind_s
             out.update({"bulk_rows": bulk.rows_read, "bulk_s": round(bulk_s, 1), "bulk_rows_per_s": round(bulk_rate),
                         "bulk_phases_s": {k: round(v, 1) for k, v in bulk.phases.items()},

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from graphfraud import export
+from graphfraud.errors import GraphfraudError
 from graphfraud.export import export_graph, later_labels, read_transactions
 from graphfraud.features import feature_names
 
@@ -104,6 +105,13 @@ def test_transactions_read_in_time_windows_make_the_same_frame(small_graph, monk
     bounds = [(w["from"], w["to"]) for w in export.windows(small_graph, at(4, 10))]
     assert bounds == [(export.FAR_PAST, at(2, 22)), (at(2, 22), at(4, 10))]
     assert read_transactions(small_graph, at(4, 10)).sort("ts")["card"].to_list() == ["c1", "c1", "c2", "c3"]
+
+
+def test_read_row_refuses_a_query_of_many_rows(small_graph):
+    """The column-wise reader takes one row per query; a query answering more (two confirmed labels) is an error, not
+    a silently dropped row."""
+    with pytest.raises(GraphfraudError, match="returned 2 rows"):
+        small_graph.read_row("export/confirmed_labels", {"horizon": export.FAR_FUTURE})
 
 
 def test_labels_known_before_cutoff_only(small_graph):
