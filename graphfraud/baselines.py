@@ -97,7 +97,8 @@ def mlp_scores(export: GraphExport, stats: FeatureStats, split: Split, settings:
                       hidden=settings.hidden, layers=0, dropout=settings.dropout, members=settings.ensemble)
     model = FraudGNN(cfg)
     fit_members(model, lambda m: torch.optim.Adam(m.parameters(), lr=settings.lr, weight_decay=settings.weight_decay),
-                x, {}, export.labels, split, settings.epochs, settings.patience, seed=settings.seed)
+                x, {}, export.labels, split, settings.epochs, settings.patience, seed=settings.seed,
+                reuse_memory=bool(settings.train_reuse_memory))
     model.eval()
     with torch.no_grad():
         return {t: torch.sigmoid(v).numpy() for t, v in model(x, {}).items()}

@@ -16,7 +16,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
-from . import distributed
+from . import distributed, heap
 from .errors import GraphfraudError
 from .features import with_known_fraud
 from .model import adjacency
@@ -214,21 +214,26 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
 def fit_members(model: torch.nn.Module, make_optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer],
                 x: dict, edge_index: dict, labels: dict[str, np.ndarray], split: Split | list[Split], epochs: int,
                 patience: int, progress: Progress | None = None, label_input: bool = False, seed: int = 0,
-                minibatch: MiniBatch | None = None) -> list[FitResult]:
+                minibatch: MiniBatch | None = None, reuse_memory: bool = True) -> list[FitResult]:
     """Fit each member of a seed ensemble (model.members) on its own: member k from seed + k, with its own optimiser
     and early stopping, on `split` (held out from the whole ensemble) or on its own of a list of splits (member k on
-    split k: member_splits). The best weights are loaded into each member."""
+    split k: member_splits). The best weights are loaded into each member. With `reuse_memory` freed tensors' memory
+    is kept for the next epoch while fitting (heap.reuse_freed_memory): the same arithmetic, faster on big graphs."""
     splits = split if isinstance(split, list) else [split]
     results = []
     n = len(model.members)
-    for k, member in enumerate(model.members):
-        seed_everything(seed + k)
-        note = (lambda stage, done, total, text, k=k: progress(stage, done, total, f"model {k + 1}/{n}  {text}")
-                ) if progress and n > 1 else progress
-        r = fit(member, make_optimizer(member), x, edge_index, labels, splits[k % len(splits)], epochs, patience, note,
-                label_input=label_input, seed=seed + k, minibatch=minibatch)
-        member.load_state_dict(r.state)
-        results.append(r)
+    if minibatch is None:  # full-batch: the sparse adjacency once for every member (the sampler wants [2, E] indices)
+        edge_index = adjacency(edge_index, {t: v.shape[0] for t, v in x.items()})
+    with heap.reuse_freed_memory(reuse_memory):
+        for k, member in enumerate(model.members):
+            seed_everything(seed + k)
+            note = (lambda stage, done, total, text, k=k: progress(stage, done, total, f"model {k + 1}/{n}  {text}")
+                    ) if progress and n > 1 else progress
+            r = fit(member, make_optimizer(member), x, edge_index, labels, splits[k % len(splits)], epochs, patience,
+                    note, label_input=label_input, seed=seed + k, minibatch=minibatch)
+            member.load_state_dict(r.state)
+            results.append(r)
+            heap.release_free_memory()  # the next member starts from live memory, not this one's fragmented peak
     return results
 
 

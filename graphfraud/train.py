@@ -49,7 +49,8 @@ def fit_model(cfg: ModelConfig, settings: Settings, x: dict, edge_index: dict, l
                          x, edge_index, labels, splits, settings.epochs, settings.patience, progress,
                          label_input=cfg.label_input, seed=settings.seed,
                          minibatch=MiniBatch(settings.train_batch_size, settings.train_fanout, settings.train_steps)
-                         if settings.train_batch_size > 0 else None)
+                         if settings.train_batch_size > 0 else None,
+                         reuse_memory=bool(settings.train_reuse_memory))
     return model.state_dict(), [dataclasses.replace(r, state={}) for r in fitted]
 
 
