@@ -67,7 +67,7 @@ class Settings:
     train_steps: int = 0  # mini-batches: at most this many batches per epoch (0: one pass over every target)
     train_nproc: int = 1  # processes that train data-parallel (DistributedDataParallel, gloo); 1: this process alone
     train_reuse_memory: int = 1  # 1: while training, freed tensor memory stays in the process for the next epoch
-    # (heap.py: epochs 3.5x faster at 10M payments, peak memory ~1.3x); 0: glibc's default, memory handed back at once
+    # (heap.py: epochs 3-4x faster at 10M payments, peak memory ~1.5x); 0: glibc's default, memory handed back at once
 
     # --- analysts' verdicts ---
     reraise_growth: float = 0.5  # a ring judged legit is raised again only after this share of new members joined
