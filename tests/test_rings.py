@@ -14,8 +14,9 @@ from graphfraud.export import CB_SCHEMA, TX_SCHEMA, build_export, conform
 from graphfraud.features import burst_anomaly, feature_names
 from graphfraud.ring_eval import load_truth, match_metrics, ring_metrics
 from graphfraud.ring_baselines import fraudar_peel, labels_only_rings, wcc_rule_rings
-from graphfraud.rings import (PAIR, VISIT, VISIT_EDGE, Ring, RingConfig, RingMember, _edge_arrays, assign_ids, card_edges,
-                              echo_bursts, find_rings, ring_hash_id, ring_risk, suspicious_subgraph, with_visits)
+from graphfraud.rings import (PAIR, VISIT, VISIT_EDGE, Evidence, Ring, RingConfig, RingMember, _edge_arrays, assign_ids,
+                              card_edges, echo_bursts, find_rings, ring_hash_id, ring_risk, suspicious_subgraph,
+                              with_visits)
 
 DAY = 86_400_000
 T0 = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
@@ -649,6 +650,23 @@ def test_ring_risk_moves_single_link_cards_less():
     assert np.allclose(out["card"], [0.35, 0.5]) and np.allclose(out["merchant"], [0.6])
     same = RingConfig(member_pull=0.5, single_link_pull=0.5)
     assert np.allclose(ring_risk(export, scores, [ring], same)["card"], [0.5, 0.5])
+
+
+def test_ring_risk_moves_single_link_testers_as_far_as_linked_members():
+    """A single-link card whose payments at the ring's shops were declined (a) or small on average (c) carries a
+    tester's signature and moves `member_pull`; a shopper paying the shop an ordinary amount (b), or a tester at a
+    shop that is not the ring's (d), moves `single_link_pull`. signature_pull off: all four move the short way."""
+    pays = pl.DataFrame({"src": [0, 1, 2, 3, 3], "dst": [0, 0, 0, 1, 0], "n_tx": [1, 2, 3, 1, 1],
+                         "amount": [40.0, 90.0, 6.0, 2.0, 35.0], "n_declined": [1, 0, 0, 1, 0]})
+    export = SimpleNamespace(ids={"card": ["a", "b", "c", "d"], "merchant": ["m", "other"]},
+                             edges={("card", "pays", "merchant"): pays})
+    scores = {"card": np.full(4, 0.2, np.float32), "merchant": np.array([0.1, 0.1], np.float32)}
+    members = [RingMember("card", k, 0.2, "card", links=1) for k in "abcd"]
+    ring = Ring("R-1", "card_testing", 0.8, members, [Evidence("merchant", "m", 3)], 0, 0, "")
+    cfg = RingConfig(member_pull=0.5, single_link_pull=0.25, signature_pull=True)
+    assert np.allclose(ring_risk(export, scores, [ring], cfg)["card"], [0.5, 0.35, 0.5, 0.35])
+    off = dataclasses.replace(cfg, signature_pull=False)
+    assert np.allclose(ring_risk(export, scores, [ring], off)["card"], [0.35, 0.35, 0.35, 0.35])
 
 
 def test_ring_members_count_their_links(planted):
