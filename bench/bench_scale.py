@@ -12,9 +12,11 @@ unwind_s, unwind_rows, export_rows_per_s (export_graph: transactions, chargeback
 features; the transactions read column-wise, one record per time window), raw_bolt_rows_per_s (the same transaction
 rows streamed one record each, cypher/bench/transaction_rows, records only iterated), export_over_raw, train_s
 (`graphfraud train`'s code: export, features, fit, save; --train-batch-size 0 is full-batch), score_s (export,
-predict, rings, write-back), nightly_s, nightly_rows, peak_rss_gib {python, neo4j} (neo4j: the server's peak after
-the import; the importer's own JVM is not counted). A phase that fails ends the run with the figures measured
-before it and failed: {phase, error}, exit status 1; the figures also go to stderr as each phase ends.
+predict, rings, write-back), nightly_s, nightly_rows, peak_rss_gib {python, neo4j, together} (neo4j: the server's peak
+after the import; the importer's own JVM is not counted; together: the largest sum of the two, sampled each second
+over the whole run, the server that ran the UNWIND slice before the import included).
+A phase that fails ends the run with the figures measured before it and failed: {phase, error}, exit status 1; the
+figures also go to stderr as each phase ends.
 
     .venv/bin/python bench/bench_scale.py --transactions 1000000 [--train-batch-size N] [--json] [--keep DIR]
 """
@@ -25,10 +27,12 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import os
 import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -63,6 +67,40 @@ def neo4j_peak_gib(settings) -> float:
     except (OSError, TypeError):
         pass
     return float("nan")
+
+
+def rss_gib(pid: int | None) -> float:
+    """Resident memory now (VmRSS) of a process, GiB; 0.0 when it is gone or unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 2**20
+    except (OSError, TypeError):
+        pass
+    return 0.0
+
+
+class JointPeak:
+    """Samples every `every` seconds, in a daemon thread, this process's resident memory plus the private server's
+    (its pid read anew each time: the bulk load restarts it) and keeps the largest sum: the two processes' peak
+    together, which the sum of their separate peaks (VmHWM) overstates when they fall at different times."""
+
+    def __init__(self, settings, every: float = 1.0) -> None:
+        self.settings, self.every, self.gib = settings, every, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            both = rss_gib(os.getpid()) + rss_gib(neo4j_server._read_pid(self.settings))
+            self.gib = max(self.gib, both)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def unwind_slice(world: Path, limit: int) -> tuple[list[Path], int]:
@@ -131,6 +169,8 @@ def main() -> None:
     out: dict = {"transactions": args.transactions}
     phase = "start"
     neo4j_server.start(settings)
+    joint = JointPeak(settings)
+    joint.start()
     try:
         with Graph.connect(settings) as g:
             files, rows = unwind_slice(world, min(UNWIND_MAX, args.transactions))
@@ -180,13 +220,12 @@ def main() -> None:
         out["nightly_s"] = round(time.perf_counter() - t, 1)
         out["nightly_rows"] = summary["load"]["rows_read"]
         out["nightly_stage_s"] = summary["stage_seconds"]
-        out["peak_rss_gib"] = {"python": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-                               "neo4j": round(neo4j_peak_gib(settings), 2)}
     except Exception as e:  # a run of an hour or more keeps what it measured before the phase that failed
         out["failed"] = {"phase": phase, "error": f"{type(e).__name__}: {e}"}
-        out["peak_rss_gib"] = {"python": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-                               "neo4j": round(neo4j_peak_gib(settings), 2)}
     finally:
+        joint.stop()
+        out["peak_rss_gib"] = {"python": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+                               "neo4j": round(neo4j_peak_gib(settings), 2), "together": round(joint.gib, 2)}
         neo4j_server.stop(settings)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
