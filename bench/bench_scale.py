@@ -57,27 +57,20 @@ from graphfraud.train import train  # noqa: E402
 UNWIND_MAX = 1_000_000
 
 
+def status_gib(pid: int | None, field: str, missing: float = float("nan")) -> float:
+    """A memory field of /proc/<pid>/status (VmRSS: now, VmHWM: peak), GiB; `missing` when the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 2**20
+    except (OSError, TypeError):
+        pass
+    return missing
+
+
 def neo4j_peak_gib(settings) -> float:
     """Peak resident memory (VmHWM) of the private server's JVM, GiB."""
-    pid = neo4j_server._read_pid(settings)
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 2**20
-    except (OSError, TypeError):
-        pass
-    return float("nan")
-
-
-def rss_gib(pid: int | None) -> float:
-    """Resident memory now (VmRSS) of a process, GiB; 0.0 when it is gone or unknown."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 2**20
-    except (OSError, TypeError):
-        pass
-    return 0.0
+    return status_gib(neo4j_server._read_pid(settings), "VmHWM")
 
 
 class JointPeak:
@@ -92,8 +85,8 @@ class JointPeak:
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            both = rss_gib(os.getpid()) + rss_gib(neo4j_server._read_pid(self.settings))
-            self.gib = max(self.gib, both)
+            server = neo4j_server._read_pid(self.settings)
+            self.gib = max(self.gib, status_gib(os.getpid(), "VmRSS", 0.0) + status_gib(server, "VmRSS", 0.0))
 
     def start(self) -> None:
         self._thread.start()
