@@ -32,7 +32,7 @@ from torch_geometric.data import HeteroData
 from .db import Graph
 from .errors import GraphfraudError
 from .features import node_features
-from .registry import ENTITY_NAMES, edge_columns
+from .registry import ENTITY_NAMES, VICTIM_ROLES, edge_columns
 
 # One column per entity type (registry order; null where a transaction has no such entity), then the facts.
 ENTITY_SCHEMA = {t: pl.String for t in ENTITY_NAMES}
@@ -149,10 +149,12 @@ LABEL_EVENTS = {"entity_type": pl.String, "entity_id": pl.String, "label": pl.In
 def read_label_events(graph: Graph, horizon: datetime) -> pl.DataFrame:
     """Every confirmed label given before `horizon` (LABEL_EVENTS): labels loaded from files (source "file", one per
     entity, export/confirmed_labels) and every analyst verdict bearing on an entity (source "verdict", direct or
-    through a judged ring, verdicts/label_events). `confirmed_as_of` resolves them into one label per entity."""
+    through a judged ring whose accomplice it was, not a victim listed with it: verdicts/label_events).
+    `confirmed_as_of` resolves them into one label per entity."""
     frames = []
-    for source, name in (("file", "export/confirmed_labels"), ("verdict", "verdicts/label_events")):
-        rows = graph.read(name, {"horizon": utc(horizon)})
+    for source, name, params in (("file", "export/confirmed_labels", {}),
+                                 ("verdict", "verdicts/label_events", {"victim_roles": list(VICTIM_ROLES)})):
+        rows = graph.read(name, {"horizon": utc(horizon), **params})
         frames.append(pl.DataFrame(
             {"entity_type": [r["entity_type"] for r in rows], "entity_id": [r["entity_id"] for r in rows],
              "label": [_is_fraud(r["label"]) for r in rows], "labelled_ms": [r["labelled_ms"] for r in rows],

@@ -20,18 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 from sklearn.metrics import average_precision_score
 
 from . import models
 from .config import Settings
 from .db import Graph, load_cypher
 from .errors import GraphfraudError, UsageError
-from .export import GraphExport, export_graph, later_labels
+from .export import GraphExport, export_graph, later_labels, read_label_events
 from .ingest import build_graph
 from .killpoints import kill_point
 from .validate import input_format, plausibility
 from .locks import results_lock
 from .predict import predict, predict_heads_and_scores
+from .registry import CARD
 from .report import write_report
 from .scoring import score_export
 from .train import train
@@ -113,10 +115,22 @@ def _card_auprc(bundle_dir: Path, export: Any, y: np.ndarray, test: np.ndarray) 
     return round(float(average_precision_score(y[test], scores[test])), 4)
 
 
+def holdout_set(known: np.ndarray, later: np.ndarray, judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cards a candidate and the current model are compared on, and their labels (1/0), from the labels known
+    at the hold-out start (`known`, -1 unknown), those known by tonight (`later`) and which cards an analyst judged
+    (directly or in a ring). Only cards unknown at the start, which neither model trained on; and not those judged:
+    an analyst judges the rings the current model raised, so their labels favour it over any challenger (a candidate
+    that scores them differently would lose on labels it was never shown, and a model trained on verdicts would never
+    replace the first one)."""
+    test = (known < 0) & ~judged
+    return test, (later == 1).astype(int)
+
+
 def challenge(graph: Graph, settings: Settings, day: date, end: datetime, current: Path | None,
               progress: Callable | None = None) -> dict[str, Any]:
     """Train (or reuse) tonight's candidate up to end-HOLDOUT_DAYS and compare it with the current model on the
-    cards whose fraud became known in the held-out days. Promotes the candidate when it is at least as good."""
+    cards unknown at the hold-out start that no analyst judged (holdout_set): those whose fraud became known in the
+    held-out days are the positives. Promotes the candidate when it is at least as good."""
     version = f"nightly-{day.isoformat()}"
     candidates = settings.models_dir / "candidates"
     promoted_path = settings.models_dir / version
@@ -135,9 +149,10 @@ def challenge(graph: Graph, settings: Settings, day: date, end: datetime, curren
     if not cand_path.exists():
         result = train(export, settings, holdout_start, candidates, progress, version=version)
         cand_path = result.path
-    later = later_labels(graph, export, end)["card"]
-    test = export.labels["card"] < 0  # not known at the hold-out start: the model never saw them
-    y = (later == 1).astype(int)
+    later = later_labels(graph, export, end)[CARD]
+    events = read_label_events(graph, end)
+    judged = events.filter((pl.col("source") == "verdict") & (pl.col("entity_type") == CARD))["entity_id"]
+    test, y = holdout_set(export.labels[CARD], later, np.isin(export.ids[CARD], judged.to_numpy()))
     holdout = {"holdout_start": holdout_start.isoformat(), "holdout_cards": int(test.sum()),
                "holdout_fraud": int(y[test].sum()),
                "candidate_auprc": _card_auprc(cand_path, export, y, test),

@@ -47,6 +47,11 @@ EXTRA_EDGES: tuple[tuple[str, str, str], ...] = (("device", "via", "ip"),)
 # Ring types, from the behaviour a ring shows (rings.ring_type).
 RING_TYPES: tuple[str, ...] = ("card_testing", "device_farm", "merchant_collusion", "bust_out", "other")
 
+# Roles of ring members listed with a ring for the analyst but not its accomplices: the shops a ring's cards tested
+# or spent at, where its cards are under half of the customers (rings.py). A fraud verdict on the ring does not
+# label them fraud (cypher/verdicts/label_events); a verdict on the shop itself does.
+VICTIM_ROLES: tuple[str, ...] = ("target_merchant",)
+
 EdgeType = tuple[str, str, str]
 
 

@@ -159,7 +159,7 @@ class RingMember:
     entity_type: str
     entity_id: str
     score: float  # the entity's risk score
-    role: str  # card | shared_device | device | shared_ip | ip | colluding_merchant | target_merchant
+    role: str  # card | shared_device | device | shared_ip | ip | colluding_merchant | target_merchant (VICTIM_ROLES)
     strongest: bool = False  # among the ring's highest-scored members
     links: int = 2  # how many of the ring's other members (and windows of first visits) it is linked to
 

@@ -6,7 +6,8 @@ the same target supersedes an earlier one and both stay. Every verdict of a call
 ring that is current, a valid verdict) and then all are written in one transaction, under the results lock (a
 scoring run cannot retire a ring in between): either all land or none does.
 Training reads them as labels (verdicts/label_events, resolved by export.confirmed_as_of): a fraud verdict on an entity, or on a
-ring it was a member of, makes it a positive dated at the verdict; a legit verdict on an entity, a confirmed
+ring it was a member of, makes it a positive dated at the verdict (not a shop listed with the ring as its victim,
+registry.VICTIM_ROLES: card testers' targets are not their accomplices); a legit verdict on an entity, a confirmed
 negative; the later of a verdict and a chargeback or file label wins.
 """
 

@@ -10,12 +10,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from graphfraud.demo import SAMPLE_DIR, history_files
 from graphfraud.ingest import build_graph
 from graphfraud.locks import results_lock
-from graphfraud.nightly import run_night
+from graphfraud.nightly import holdout_set, run_night
 
 from conftest import cli, wipe
 
@@ -141,3 +142,14 @@ def test_a_second_writer_is_refused_while_one_holds_the_lock(night_settings, tmp
     assert q.returncode == 3 and "test holder" in q.stderr, q.stderr
     with results_lock(s, "free again"):  # released by the holder: the next writer gets it
         pass
+
+
+def test_the_holdout_leaves_out_what_the_model_knew_and_what_an_analyst_judged():
+    """Cards known at the hold-out start trained both models; cards an analyst judged were chosen from the current
+    model's rings. Neither may decide between the candidate and the current model."""
+    known = np.array([1, 0, -1, -1, -1, -1])  # two labelled before the hold-out start
+    later = np.array([1, 0, 1, 0, 1, -1])  # by tonight: card 2 charged back, 3 confirmed legit, 4 judged fraud
+    judged = np.array([False, False, False, False, True, False])
+    test, y = holdout_set(known, later, judged)
+    assert test.tolist() == [False, False, True, True, False, True]
+    assert y[test].tolist() == [1, 0, 0]  # still unknown tonight: a negative, as for every unlabelled card

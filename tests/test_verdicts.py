@@ -89,6 +89,7 @@ def test_entity_verdicts_outrank_ring_verdicts_and_older_file_labels(world, sett
     got = labels(world, at(25))
     assert got[("card", "c_007")] == (0, "verdict")  # its own verdict beats the ring's (same time) and the file's
     assert got[("card", "c_008")] == (1, "verdict") and got[("ip", "80.160.218.69")] == (1, "verdict")
+    assert ("merchant", "m_cc71f41e") not in got  # the shop R-test tested at is its victim, not an accomplice
     assert got[("card", "c_x005")] == (1, "file")  # a later file label beats an earlier verdict
     # and training sees them: the export as of the 13th labels R-test's cards fraud and c_007 confirmed legit
     ex = export_graph(world, at(13))
@@ -98,7 +99,7 @@ def test_entity_verdicts_outrank_ring_verdicts_and_older_file_labels(world, sett
     # and the 25th), c_x005's file label is later than its verdict, c_007's own verdict is later than its file label
     ex = export_graph(world, at(25))
     assert label_sources(ex.labels, ex.ids, read_confirmed(world, at(25))) == {
-        "card": {"chargeback": 2, "file": 1, "verdict": 4}, "merchant": {"chargeback": 0, "file": 0, "verdict": 1},
+        "card": {"chargeback": 2, "file": 1, "verdict": 4}, "merchant": {"chargeback": 0, "file": 0, "verdict": 0},
         "device": {"chargeback": 0, "file": 0, "verdict": 0}, "ip": {"chargeback": 0, "file": 0, "verdict": 1}}
 
 

@@ -4,7 +4,7 @@
 //   members [{kind (card|merchant|device|ip), id, role, score}], evidence [{kind (device|ip|merchant), id, weight}]}],
 //   $found [{run_id, ring_id, size, score}] (what each run found: (:ScoringRun)-[:FOUND {size, score}]->(:FraudRing)),
 //   $verdicts [{verdict_id, ring_id, verdict, at (ISO 8601), analyst, note}] (ring verdicts, as cypher/verdicts/record
-//   writes them: ON the ring, COVERS its members, run_id the ring's).
+//   writes them: ON the ring, COVERS {role} its members, run_id the ring's).
 CALL {
   UNWIND $runs AS s
   CREATE (:ScoringRun {run_id: s.run_id, model_version: s.model_version, started_at: datetime(s.started_at),
@@ -33,8 +33,8 @@ CALL {
   CREATE (v:Verdict {verdict_id: x.verdict_id, verdict: x.verdict, at: datetime(x.at), analyst: x.analyst,
                      note: x.note, run_id: r.run_id})-[:ON]->(r)
   WITH v, r
-  MATCH (m)-[:MEMBER_OF]->(r)
-  CREATE (v)-[:COVERS]->(m)
+  MATCH (m)-[mo:MEMBER_OF]->(r)
+  CREATE (v)-[:COVERS {role: mo.role}]->(m)
 }
 UNWIND $found AS f
 MATCH (s:ScoringRun {run_id: f.run_id})

@@ -1,8 +1,8 @@
 // verdicts/record: store analysts' verdicts, all in this one transaction. Nothing is deleted or overwritten: a
 // verdict on a target that already has one supersedes it by being later (`at`), and both stay.
 // (:Verdict {verdict_id, verdict (fraud|legit), note, analyst, at (DateTime), run_id})-[:ON]->(FraudRing or entity);
-// a ring verdict also -[:COVERS]-> every member the ring has now, so the entities it judged stay known when a later
-// run changes the ring's members. run_id: the ring's run (ring verdicts), the latest finished scoring run (entities).
+// a ring verdict also -[:COVERS {role}]-> every member the ring has now (role: its MEMBER_OF role), so the entities
+// it judged stay known when a later run changes the ring's members. run_id: the ring's run (ring verdicts), the latest finished scoring run (entities).
 // Parameters: $rows [{verdict_id, ring_id (or null), entity_type, entity_id (or null), verdict, note, analyst,
 //   at (epoch ms)}] (targets checked by verdicts/resolve first, under the results lock).
 // Returns one row: verdicts (int: Verdict nodes created), covered (int: ring members covered).
@@ -22,9 +22,9 @@ CALL (v, r, target) {  // an entity judged carries its latest verdict, next to i
   SET target.verdict = v.verdict, target.verdict_at = v.at
 }
 CALL (v, r) {  // so does each member of a judged ring, with the ring's id
-  OPTIONAL MATCH (m)-[:MEMBER_OF]->(r)
-  WITH v, r, m WHERE m IS NOT NULL
-  CREATE (v)-[:COVERS]->(m)
+  OPTIONAL MATCH (m)-[mo:MEMBER_OF]->(r)
+  WITH v, r, m, mo WHERE m IS NOT NULL
+  CREATE (v)-[:COVERS {role: mo.role}]->(m)
   FOREACH (_ IN CASE WHEN m.ring_verdict_at IS NULL OR m.ring_verdict_at <= v.at THEN [1] ELSE [] END |
     SET m.ring_verdict = v.verdict, m.ring_verdict_at = v.at, m.ring_verdict_ring = r.ring_id)
   RETURN count(m) AS covered
