@@ -18,7 +18,7 @@ over the whole run, the server that ran the UNWIND slice before the import inclu
 A phase that fails ends the run with the figures measured before it and failed: {phase, error}, exit status 1; the
 figures also go to stderr as each phase ends.
 
-    .venv/bin/python bench/bench_scale.py --transactions 1000000 [--train-batch-size N] [--json] [--keep DIR]
+    .venv/bin/python bench/bench_scale.py --transactions 1000000 [--train-batch-size N] [--load-only] [--json] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -143,6 +143,8 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--json", action="store_true", help="print only the JSON")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    ap.add_argument("--load-only", action="store_true",
+                    help="stop after the UNWIND slice and the bulk load: their figures only")
     ap.add_argument("--train-batch-size", type=int, default=None,
                     help="seed cards per mini-batch (0: full-batch; default: the settings')")
     args = ap.parse_args()
@@ -189,30 +191,32 @@ def main() -> None:
                         "bulk_phases_s": {k: round(v, 1) for k, v in bulk.phases.items()},
                         "unwind_rows": unwind.rows_read, "unwind_s": round(unwind_s, 1),
                         "unwind_rows_per_s": round(unwind_rate), "bulk_over_unwind": round(bulk_rate / unwind_rate, 2)})
-            phase = "export"
-            log("export against raw Bolt ...")
-            out.update(export_against_bolt(g))
-            log(f"  export {out['export_rows_per_s']:,} rows/s, raw Bolt {out['raw_bolt_rows_per_s']:,} rows/s")
-            phase = "train"
-            log("train ...")
+            if not args.load_only:
+                phase = "export"
+                log("export against raw Bolt ...")
+                out.update(export_against_bolt(g))
+                log(f"  export {out['export_rows_per_s']:,} rows/s, raw Bolt {out['raw_bolt_rows_per_s']:,} rows/s")
+                phase = "train"
+                log("train ...")
+                t = time.perf_counter()
+                model = train(g, settings)
+                out["train_s"] = round(time.perf_counter() - t, 1)
+                out["train_batch_size"] = settings.train_batch_size
+                log(f"  {out['train_s']} s")
+        if not args.load_only:
+            phase = "score"
+            log("score ...")
             t = time.perf_counter()
-            model = train(g, settings)
-            out["train_s"] = round(time.perf_counter() - t, 1)
-            out["train_batch_size"] = settings.train_batch_size
-            log(f"  {out['train_s']} s")
-        phase = "score"
-        log("score ...")
-        t = time.perf_counter()
-        score_graph(settings, model.path)
-        out["score_s"] = round(time.perf_counter() - t, 1)
-        (model.path / "nightly.json").write_text(json.dumps({"date": (night[0] - dt.timedelta(days=1)).isoformat()}))
-        phase = "nightly"
-        log(f"nightly day {night[-1]} ({', '.join(d.isoformat() for d in night)}) ...")
-        t = time.perf_counter()
-        summary = run_night(settings, night[-1], night_input(world, night, root / "night"), root / "reports")
-        out["nightly_s"] = round(time.perf_counter() - t, 1)
-        out["nightly_rows"] = summary["load"]["rows_read"]
-        out["nightly_stage_s"] = summary["stage_seconds"]
+            score_graph(settings, model.path)
+            out["score_s"] = round(time.perf_counter() - t, 1)
+            (model.path / "nightly.json").write_text(json.dumps({"date": (night[0] - dt.timedelta(days=1)).isoformat()}))
+            phase = "nightly"
+            log(f"nightly day {night[-1]} ({', '.join(d.isoformat() for d in night)}) ...")
+            t = time.perf_counter()
+            summary = run_night(settings, night[-1], night_input(world, night, root / "night"), root / "reports")
+            out["nightly_s"] = round(time.perf_counter() - t, 1)
+            out["nightly_rows"] = summary["load"]["rows_read"]
+            out["nightly_stage_s"] = summary["stage_seconds"]
     except Exception as e:  # a run of an hour or more keeps what it measured before the phase that failed
         out["failed"] = {"phase": phase, "error": f"{type(e).__name__}: {e}"}
     finally:
