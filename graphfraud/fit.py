@@ -84,16 +84,27 @@ def seed_everything(seed: int) -> None:
 
 
 def bce_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], idx: dict[str, torch.Tensor],
-             pos_weight: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Sum over node types of class-weighted binary cross-entropy on the entities in `idx`. With no such entity (a
-    sampled batch of unlabelled types only) it is a zero still connected to the logits, so backward() works and a
-    data-parallel step stays in step with the other processes."""
+             pos_weight: dict[str, torch.Tensor], weight: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """Sum over node types of class-weighted binary cross-entropy on the entities in `idx`, each entity's term times
+    its `weight` (negative_weights; default 1). With no such entity (a sampled batch of unlabelled types only) it is
+    a zero still connected to the logits, so backward() works and a data-parallel step stays in step with the other
+    processes."""
     total = sum((v.sum() * 0.0 for v in logits.values()), torch.zeros(()))
     for t, i in idx.items():
         if t in pos_weight and len(i):
             total = total + torch.nn.functional.binary_cross_entropy_with_logits(
-                logits[t][i], labels[t][i], pos_weight=pos_weight[t])
+                logits[t][i], labels[t][i], pos_weight=pos_weight[t],
+                weight=None if weight is None else weight[t][i])
     return total
+
+
+def negative_weights(labels: dict[str, np.ndarray], pos_weight: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Per entity, the weight of its loss term: a confirmed negative (label 0: an analyst's legit verdict, a legit
+    file label, a member of a ring an analyst cleared) counts as much as a known positive (pos_weight); an
+    unlabelled entity (-1), a negative only by default in positive-unlabelled training and sometimes fraud nobody
+    reported, counts 1. Without this a legit verdict taught the model nothing: 0 and -1 were the same target."""
+    return {t: torch.from_numpy(np.where(v == 0, float(pos_weight[t]) if t in pos_weight else 1.0, 1.0)
+                                .astype(np.float32)) for t, v in labels.items()}
 
 
 @torch.no_grad()
@@ -118,11 +129,11 @@ class MiniBatch:
 
 
 def _step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_index: dict, y: dict,
-          idx: dict[str, torch.Tensor], pos_weight: dict) -> float:
+          idx: dict[str, torch.Tensor], pos_weight: dict, weight: dict | None = None) -> float:
     """One optimiser step on the targets `idx` of the graph (x, edge_index); returns the loss."""
     model.train()
     optimizer.zero_grad()
-    loss = bce_loss(model(x, edge_index), y, idx, pos_weight)
+    loss = bce_loss(model(x, edge_index), y, idx, pos_weight, weight)
     loss.backward()
     optimizer.step()
     return float(loss.detach())
@@ -130,7 +141,7 @@ def _step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edg
 
 def _minibatch_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, sampler: NeighborSampler,
                      y: dict, idx: dict[str, torch.Tensor], pos_weight: dict, size: int,
-                     rng: np.random.Generator, steps: int = 0) -> float:
+                     rng: np.random.Generator, steps: int = 0, weight: dict | None = None) -> float:
     """One pass over the targets `idx` in shuffled batches of `size` seeds (the first `steps` batches only, when
     steps > 0), each on its sampled neighbourhood; returns the mean loss."""
     pairs = [(t, int(i)) for t, v in idx.items() for i in v.tolist()]
@@ -144,8 +155,9 @@ def _minibatch_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x
         b = sampler.sample({t: np.array(v) for t, v in seeds.items()})
         xb = {t: x[t][torch.from_numpy(b.nodes[t])] for t in x}
         yb = {t: y[t][torch.from_numpy(b.nodes[t])] for t in y}
+        wb = None if weight is None else {t: weight[t][torch.from_numpy(b.nodes[t])] for t in weight}
         local = {t: torch.arange(b.n_seeds.get(t, 0)) for t in x}
-        losses.append(_step(model, optimizer, xb, b.edge_index, yb, local, pos_weight))
+        losses.append(_step(model, optimizer, xb, b.edge_index, yb, local, pos_weight, wb))
     return float(np.mean(losses)) if losses else 0.0
 
 
@@ -169,6 +181,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
     if not pos_weight:
         raise GraphfraudError("no entity is labelled fraud before the cut-off: no chargebacks known yet; "
                               "choose a later --cutoff or load chargebacks")
+    weight = negative_weights(labels, pos_weight)
     rng = np.random.default_rng(seed)
     in_train = {t: np.isin(np.arange(len(v)), split.train[t]) for t, v in labels.items()}
     x_val = with_known_fraud(x, labels, in_train) if label_input else x
@@ -194,10 +207,10 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
             x_epoch, idx = x, {t: torch.from_numpy(i) for t, i in split.train.items()}
         if sampler is None:
             loss = _step(net, optimizer, x_epoch, edge_index, y, {t: i[rank::size] for t, i in idx.items()},
-                         pos_weight)
+                         pos_weight, weight)
         else:
             loss = _minibatch_epoch(net, optimizer, x_epoch, sampler, y, idx, pos_weight, minibatch.size, rng,
-                                    minibatch.steps)
+                                    minibatch.steps, weight)
         val = val_auprc(model, x_val, edge_index, labels, split.val)
         score = float(np.mean(list(val.values()))) if val else -loss
         history.append(score)
