@@ -177,22 +177,17 @@ def read_label_events(graph: Graph, horizon: datetime) -> pl.DataFrame:
 
 def confirmed_as_of(events: pl.DataFrame, horizon_ms: int) -> pl.DataFrame:
     """One confirmed label per entity from the label events known before `horizon_ms`: the entity's latest verdict
-    (a direct one winning a tie), then the later of that and its file label, the verdict winning a tie. A member of a
-    ring judged legit whose latest verdict is that one (weak = true) is a negative only where nothing else labels it:
-    no file label here, no chargeback in entity_labels (the ring was cleared, not each of its members; a fraud label
-    it covered is withdrawn). Events without source/direct columns are file labels."""
+    (a direct one winning a tie; one through a ring judged legit withdraws, labelling nobody), then the later of
+    that and its file label, the verdict winning a tie. Events without source/direct columns are file labels."""
     if "source" not in events.columns:
         events = events.with_columns(source=pl.lit("file"), direct=pl.lit(True))
     e = events.filter(pl.col("labelled_ms").fill_null(0) < horizon_ms)
     keys = ["entity_type", "entity_id"]
-    latest = e.filter(pl.col("source") == "verdict").sort(["labelled_ms", "direct"], maintain_order=True).unique(
-        keys, keep="last", maintain_order=True)
-    cleared = pl.col("direct").not_() & (pl.col("label") == 0)
-    both = pl.concat([e.filter(pl.col("source") != "verdict"), latest.filter(~cleared)])  # a verdict wins a tie
-    both = both.sort("labelled_ms", nulls_last=False, maintain_order=True).unique(keys, keep="last",
-                                                                                  maintain_order=True)
-    weak = latest.filter(cleared).join(both, on=keys, how="anti")
-    return pl.concat([both.with_columns(weak=pl.lit(False)), weak.with_columns(weak=pl.lit(True))]).drop("direct")
+    verdict = e.filter(pl.col("source") == "verdict").sort(["labelled_ms", "direct"], maintain_order=True).unique(
+        keys, keep="last", maintain_order=True).filter(pl.col("direct") | (pl.col("label") == 1))
+    both = pl.concat([e.filter(pl.col("source") != "verdict"), verdict])  # files first: a verdict wins a tie
+    return both.sort("labelled_ms", nulls_last=False, maintain_order=True).unique(
+        keys, keep="last", maintain_order=True).drop("direct")
 
 
 def read_confirmed(graph: Graph, horizon: datetime) -> pl.DataFrame:
@@ -228,8 +223,6 @@ def entity_labels(node_type: str, ids: list[str], n_tx: np.ndarray, chargebacks:
         labels[idx[fraud]] = 1
         times[idx[fraud]] = cb["nth_ms"].to_numpy()[fraud]
     conf = confirmed.filter(pl.col("entity_type") == node_type).join(index, left_on="entity_id", right_on="id")
-    if "weak" in conf.columns:  # a cleared ring's member: a negative unless chargebacks made it fraud
-        conf = conf.filter(~pl.col("weak") | ~pl.col("idx").is_in(pl.Series(np.flatnonzero(labels == 1))))
     cidx = conf["idx"].to_numpy()
     labels[cidx] = conf["label"].to_numpy()
     times[cidx] = conf["labelled_ms"].fill_null(-1).to_numpy()
@@ -246,9 +239,6 @@ def label_sources(labels: dict[str, np.ndarray], ids: dict[str, list[str]],
     out = {}
     for t, y in labels.items():
         conf = confirmed.filter((pl.col("entity_type") == t) & pl.col("entity_id").is_in(ids[t]))
-        if "weak" in conf.columns:  # a cleared ring's member that chargebacks made fraud: no verdict label
-            fraud = [ids[t][i] for i in np.flatnonzero(y == 1)]
-            conf = conf.filter(~pl.col("weak") | ~pl.col("entity_id").is_in(fraud))
         by = dict(conf.group_by("source").len().iter_rows())
         out[t] = {"chargeback": int((y == 1).sum()) - conf.filter(pl.col("label") == 1).height,
                   "file": int(by.get("file", 0)), "verdict": int(by.get("verdict", 0))}

@@ -99,10 +99,12 @@ def bce_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], i
 
 
 def negative_weights(labels: dict[str, np.ndarray], pos_weight: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Per entity, the weight of its loss term: a confirmed negative (label 0: an analyst's legit verdict, a legit
-    file label, a member of a ring an analyst cleared) counts as much as a known positive (pos_weight); an
-    unlabelled entity (-1), a negative only by default in positive-unlabelled training and sometimes fraud nobody
-    reported, counts 1. Without this a legit verdict taught the model nothing: 0 and -1 were the same target."""
+    """Per entity, the weight of its loss term: a confirmed negative (label 0: an analyst's legit verdict on the
+    entity, a legit file label) counts as much as a known positive (pos_weight); an unlabelled entity (-1), a
+    negative only by default in positive-unlabelled training and sometimes fraud nobody reported, counts 1. Without
+    this a legit verdict taught the model nothing: 0 and -1 were the same target. A ring judged legit labels none of
+    its members (export.confirmed_as_of): it is a verdict on the ring, and when most raised rings are fraud a legit
+    one is as likely an analyst's error, which weighted like this would teach a fraud ring's members as legit."""
     return {t: torch.from_numpy(np.where(v == 0, float(pos_weight[t]) if t in pos_weight else 1.0, 1.0)
                                 .astype(np.float32)) for t, v in labels.items()}
 

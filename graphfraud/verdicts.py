@@ -8,9 +8,7 @@ scoring run cannot retire a ring in between): either all land or none does.
 Training reads them as labels (verdicts/label_events, resolved by export.confirmed_as_of): a fraud verdict on an entity, or on a
 ring it was a member of, makes it a positive dated at the verdict (not a shop listed with the ring as its victim,
 registry.VICTIM_ROLES: card testers' targets are not their accomplices); a legit verdict on an entity, a confirmed
-negative; the later of a verdict and a chargeback or file label wins. A ring judged legit makes its members negatives
-where nothing else labels them (fit.negative_weights weighs confirmed negatives like positives: a cleared ring
-teaches what a false ring looks like).
+negative; the later of a verdict and a chargeback or file label wins.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 // verdicts/label_events: every verdict that bears on an entity's label given before $horizon, so that labels can be
 // resolved as of any earlier time too (export.confirmed_as_of: per entity the latest counts, a direct one winning a
 // tie; a direct verdict labels the entity fraud or legit; a ring judged fraud labels its members fraud; a ring
-// judged legit withdraws an earlier ring's fraud label and makes its members negatives where nothing else labels
-// them, no file label and no chargeback; a verdict on the entity itself outranks both). A ring verdict bears on no
-// member in one of $victim_roles (the shops a card-testing ring tested at: victims listed with the ring, not its
-// accomplices); a verdict ON one still does.
+// judged legit labels nobody: it withdraws an earlier ring's fraud label, but only a verdict on the entity itself
+// makes it a confirmed negative). A ring verdict bears on no member in one of $victim_roles (the shops a
+// card-testing ring tested at: victims listed with the ring, not its accomplices); a verdict ON one still does.
 // Parameters: $horizon (DateTime, exclusive bound on the verdict's time), $victim_roles (list of MEMBER_OF roles).
 // Returns: entity_type, entity_id, label (fraud|legit), direct (true: ON the entity; false: COVERS it as a member of
 // a judged ring), labelled_ms (epoch ms of the verdict).
