@@ -78,6 +78,9 @@ class Settings:
     # --- nightly ---
     retrain_every_days: int = 7  # retrain on this schedule (0: only on drift)
     drift_psi: float = 0.2  # population stability index that triggers a retrain
+    refit: int = 1  # 1: a candidate that wins on the hold-out week is trained again on everything known tonight and
+    # that model is promoted (verdicts and chargebacks of the last week reach the weights now, not a week later;
+    # retraining takes twice as long); 0: the candidate itself, trained up to 7 days ago, is promoted
 
     @property
     def uri(self) -> str:

@@ -117,11 +117,11 @@ def _card_auprc(bundle_dir: Path, export: Any, y: np.ndarray, test: np.ndarray) 
 
 def holdout_set(known: np.ndarray, later: np.ndarray, judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The cards a candidate and the current model are compared on, and their labels (1/0), from the labels known
-    at the hold-out start (`known`, -1 unknown), those known by tonight (`later`) and which cards an analyst judged
-    (directly or in a ring). Only cards unknown at the start, which neither model trained on; and not those judged:
-    an analyst judges the rings the current model raised, so their labels favour it over any challenger (a candidate
-    that scores them differently would lose on labels it was never shown, and a model trained on verdicts would never
-    replace the first one)."""
+    at the later of the two models' training cut-offs (`known`, -1 unknown), those known by tonight (`later`) and
+    which cards an analyst judged (directly or in a ring). Only cards unknown then, which neither model trained on;
+    and not those judged: an analyst judges the rings the current model raised, so their labels favour it over any
+    challenger (a candidate that scores them differently would lose on labels it was never shown, and a model
+    trained on verdicts would never replace the first one)."""
     test = (known < 0) & ~judged
     return test, (later == 1).astype(int)
 
@@ -129,8 +129,9 @@ def holdout_set(known: np.ndarray, later: np.ndarray, judged: np.ndarray) -> tup
 def challenge(graph: Graph, settings: Settings, day: date, end: datetime, current: Path | None,
               progress: Callable | None = None) -> dict[str, Any]:
     """Train (or reuse) tonight's candidate up to end-HOLDOUT_DAYS and compare it with the current model on the
-    cards unknown at the hold-out start that no analyst judged (holdout_set): those whose fraud became known in the
-    held-out days are the positives. Promotes the candidate when it is at least as good."""
+    cards unknown to both models' training that no analyst judged (holdout_set): those whose fraud became known in
+    the held-out days are the positives. When the candidate is at least as good, promote it, or with settings.refit
+    the same recipe trained again on everything known tonight (refit_and_promote)."""
     version = f"nightly-{day.isoformat()}"
     candidates = settings.models_dir / "candidates"
     promoted_path = settings.models_dir / version
@@ -150,9 +151,14 @@ def challenge(graph: Graph, settings: Settings, day: date, end: datetime, curren
         result = train(export, settings, holdout_start, candidates, progress, version=version)
         cand_path = result.path
     later = later_labels(graph, export, end)[CARD]
+    # A refitted current model was trained past the hold-out start when tonight comes sooner than HOLDOUT_DAYS after
+    # it (a drift retrain): the labels it saw must not judge it either.
+    current_cutoff = models.load_model(current).cutoff
+    known = (later_labels(graph, export, current_cutoff)[CARD] if current_cutoff > holdout_start
+             else export.labels[CARD])
     events = read_label_events(graph, end)
     judged = events.filter((pl.col("source") == "verdict") & (pl.col("entity_type") == CARD))["entity_id"]
-    test, y = holdout_set(export.labels[CARD], later, np.isin(export.ids[CARD], judged.to_numpy()))
+    test, y = holdout_set(known, later, np.isin(export.ids[CARD], judged.to_numpy()))
     holdout = {"holdout_start": holdout_start.isoformat(), "holdout_cards": int(test.sum()),
                "holdout_fraud": int(y[test].sum()),
                "candidate_auprc": _card_auprc(cand_path, export, y, test),
@@ -161,9 +167,27 @@ def challenge(graph: Graph, settings: Settings, day: date, end: datetime, curren
     promote = k is None or (c is not None and c >= k)
     (cand_path / "nightly.json").write_text(json.dumps({"date": day.isoformat(), "holdout": holdout,
                                                         "promoted": promote}, indent=2))
-    if promote:
+    if promote and settings.refit:
+        refit_and_promote(graph, settings, day, end, holdout, progress)
+        holdout["refit"] = True
+    elif promote:
         models.promote(cand_path, settings.models_dir)
     return {"version": version, "promoted": promote, "reused": False, **holdout}
+
+
+def refit_and_promote(graph: Graph, settings: Settings, day: date, end: datetime, holdout: dict[str, Any],
+                      progress: Callable | None = None) -> Path:
+    """Train tonight's winning recipe again on everything known by `end` (verdicts and chargebacks of the held-out
+    days included) and promote that model as tonight's version; returns its path. The hold-out week chose the
+    recipe; the refit only moves its training cut-off to tonight. A refit left by a killed run is reused."""
+    version = f"nightly-{day.isoformat()}"
+    refits = settings.models_dir / "candidates" / "refit"
+    path = refits / version
+    if not path.exists():
+        path = train(export_graph(graph, end, progress), settings, end, refits, progress, version=version).path
+    (path / "nightly.json").write_text(json.dumps({"date": day.isoformat(), "holdout": holdout, "promoted": True,
+                                                   "refit": True}, indent=2))
+    return models.promote(path, settings.models_dir)
 
 
 def ring_changes(before: dict[str, frozenset], after: dict[str, frozenset],
@@ -311,7 +335,8 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
                 prev_hist = previous[0]["score_hist"] if previous and previous[0]["score_hist"] else None
 
                 outdated = models.set_aside_outdated(settings.models_dir)
-                models.set_aside_outdated(settings.models_dir / "candidates")  # a candidate is reused on rerun
+                for reused in ("candidates", "candidates/refit"):  # a candidate or refit is reused on rerun
+                    models.set_aside_outdated(settings.models_dir / reused)
                 if outdated:
                     log.warning("models of an older format set aside in %s: %s", settings.models_dir / "superseded",
                                 ", ".join(outdated))

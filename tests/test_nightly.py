@@ -7,16 +7,19 @@ import dataclasses
 import json
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from graphfraud import models
 from graphfraud.demo import SAMPLE_DIR, history_files
+from graphfraud.export import export_graph
 from graphfraud.ingest import build_graph
 from graphfraud.locks import results_lock
-from graphfraud.nightly import holdout_set, run_night
+from graphfraud.nightly import HOLDOUT_DAYS, challenge, holdout_set, run_night
+from graphfraud.train import train
 
 from conftest import cli, wipe
 
@@ -153,3 +156,28 @@ def test_the_holdout_leaves_out_what_the_model_knew_and_what_an_analyst_judged()
     test, y = holdout_set(known, later, judged)
     assert test.tolist() == [False, False, True, True, False, True]
     assert y[test].tolist() == [1, 0, 0]  # still unknown tonight: a negative, as for every unlabelled card
+
+
+def test_a_winning_candidate_is_refitted_up_to_tonight_and_that_model_promoted(graph, night_settings, tmp_path):
+    """The hold-out week picks the recipe; the model promoted is the same recipe trained on everything known by
+    tonight, so the last week's labels reach the weights now. The current model here is the candidate's twin (same
+    data, cut-off and seed), so the candidate ties it and wins."""
+    s = dataclasses.replace(night_settings[0], model_dir=tmp_path / "models")
+    fresh_history(graph, s)
+    end = datetime.combine(D1, datetime.min.time(), tzinfo=timezone.utc)  # midnight before D1: all history loaded
+    holdout_start = end - timedelta(days=HOLDOUT_DAYS)
+    current = train(export_graph(graph, holdout_start), s, holdout_start, s.models_dir, version="current").path
+
+    result = challenge(graph, s, D1 - timedelta(days=1), end, current)
+    assert result["promoted"] and result["refit"], result
+    assert result["candidate_auprc"] == result["current_auprc"]
+    version = f"nightly-{(D1 - timedelta(days=1)).isoformat()}"
+    promoted = models.latest_model_dir(s.models_dir)
+    assert promoted == s.models_dir / version
+    assert models.load_model(promoted).cutoff == end
+    assert models.load_model(s.models_dir / "candidates" / version).cutoff == holdout_start  # kept, not promoted
+    assert json.loads((promoted / "nightly.json").read_text())["refit"] is True
+    assert not (s.models_dir / "candidates" / "refit" / version).exists()
+
+    again = challenge(graph, s, D1 - timedelta(days=1), end, promoted)  # a rerun of the night decides nothing again
+    assert again["reused"] and models.latest_model_dir(s.models_dir) == promoted
