@@ -4,7 +4,8 @@ Every stage is idempotent, so a crashed or killed run is recovered by running th
 and rerunning a finished date leaves the graph as it was. The results lock (locks.py) keeps it apart from another
 night or a `graphfraud score`.
 Models: promoted versions live in <models_dir>/<version>; candidates a night trains are kept in
-<models_dir>/candidates/ and moved up only when they beat the current model on a held-out period.
+<models_dir>/candidates/ and tried against the current model on the last 7 days; the winner's recipe is trained
+again up to tonight in <models_dir>/candidates/refit/ and that model moved up (settings.refit; else the candidate).
 """
 
 from __future__ import annotations
