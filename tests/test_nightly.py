@@ -15,7 +15,7 @@ import pytest
 
 from graphfraud import models
 from graphfraud.demo import SAMPLE_DIR, history_files
-from graphfraud.export import export_graph
+from graphfraud.export import export_graph, later_labels
 from graphfraud.ingest import build_graph
 from graphfraud.locks import results_lock
 from graphfraud.nightly import HOLDOUT_DAYS, challenge, holdout_set, run_night
@@ -181,3 +181,13 @@ def test_a_winning_candidate_is_refitted_up_to_tonight_and_that_model_promoted(g
 
     again = challenge(graph, s, D1 - timedelta(days=1), end, promoted)  # a rerun of the night decides nothing again
     assert again["reused"] and models.latest_model_dir(s.models_dir) == promoted
+
+    # The next night comes sooner than HOLDOUT_DAYS after the refit, which was trained past tomorrow's hold-out start:
+    # cards whose labels it saw (chargebacks known by its cut-off) are no hold-out cards.
+    tomorrow = end + timedelta(days=1)
+    start = tomorrow - timedelta(days=HOLDOUT_DAYS)
+    export = export_graph(graph, start)
+    seen = later_labels(graph, export, end)["card"] >= 0
+    assert seen.sum() > (export.labels["card"] >= 0).sum()  # the refit knew more cards than the hold-out start did
+    nxt = challenge(graph, s, D1, tomorrow, promoted)
+    assert nxt["holdout_cards"] == int((~seen).sum())
