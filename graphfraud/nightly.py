@@ -169,8 +169,8 @@ def challenge(graph: Graph, settings: Settings, day: date, end: datetime, curren
     (cand_path / "nightly.json").write_text(json.dumps({"date": day.isoformat(), "holdout": holdout,
                                                         "promoted": promote}, indent=2))
     if promote and settings.refit:
+        holdout["refit"] = True  # kept in the promoted model's nightly.json, so a rerun of the night reports it too
         refit_and_promote(graph, settings, day, end, holdout, progress)
-        holdout["refit"] = True
     elif promote:
         models.promote(cand_path, settings.models_dir)
     return {"version": version, "promoted": promote, "reused": False, **holdout}
@@ -186,8 +186,8 @@ def refit_and_promote(graph: Graph, settings: Settings, day: date, end: datetime
     path = refits / version
     if not path.exists():
         path = train(export_graph(graph, end, progress), settings, end, refits, progress, version=version).path
-    (path / "nightly.json").write_text(json.dumps({"date": day.isoformat(), "holdout": holdout, "promoted": True,
-                                                   "refit": True}, indent=2))
+    (path / "nightly.json").write_text(json.dumps({"date": day.isoformat(), "holdout": holdout, "promoted": True},
+                                                  indent=2))
     return models.promote(path, settings.models_dir)
 
 

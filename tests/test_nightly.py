@@ -176,11 +176,11 @@ def test_a_winning_candidate_is_refitted_up_to_tonight_and_that_model_promoted(g
     assert promoted == s.models_dir / version
     assert models.load_model(promoted).cutoff == end
     assert models.load_model(s.models_dir / "candidates" / version).cutoff == holdout_start  # kept, not promoted
-    assert json.loads((promoted / "nightly.json").read_text())["refit"] is True
+    assert json.loads((promoted / "nightly.json").read_text())["holdout"]["refit"] is True
     assert not (s.models_dir / "candidates" / "refit" / version).exists()
 
     again = challenge(graph, s, D1 - timedelta(days=1), end, promoted)  # a rerun of the night decides nothing again
-    assert again["reused"] and models.latest_model_dir(s.models_dir) == promoted
+    assert again["reused"] and again["refit"] and models.latest_model_dir(s.models_dir) == promoted
 
     # The next night comes sooner than HOLDOUT_DAYS after the refit, which was trained past tomorrow's hold-out start:
     # cards whose labels it saw (chargebacks known by its cut-off) are no hold-out cards.
