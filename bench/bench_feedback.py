@@ -5,7 +5,8 @@ run the production nightly job (`nightly.run_night`: load, retrain on schedule, 
 the last --nights days. In the feedback arm a simulated analyst then reviews the top --k unreviewed rings of the
 night (the `review_queue` query) and records a verdict on each (`verdicts.record`), answering from the world's
 truth, wrong with probability --error: a ring is fraud when at least half of its cards are ring members in the
-truth. The next nights train on these verdicts and hold back cleared rings (verdicts.hold_back_cleared).
+truth. The next nights train on these verdicts, hold back cleared rings (verdicts.hold_back_cleared) and new rings
+like those the analyst cleared (triage.py).
 
 Per night and arm it prints:
 - the rings raised for the first time that night (ids not current the night before) and their precision, judged as
@@ -15,7 +16,8 @@ Per night and arm it prints:
   the analyst confirmed would score high in one arm for free); ring members whose ring payments all come later are
   left out (as evaluate.truth_labels);
 - in the feedback arm, rings an analyst cleared that were raised again without a material change (no growth by
-  settings.reraise_growth of the judged size and no new member known as fraud): the goal is none.
+  settings.reraise_growth of the judged size and no new member known as fraud): the goal is none; and the new rings
+  triage held back, with how many of them were fraud (its cost: fraud rings an analyst was not shown).
 Summary: precision of newly raised rings over the last week, both arms, and mean card AUPRC.
 Runs on its own private Neo4j (own state dir and ports), started and stopped here, like `graphfraud benchmark`.
 
@@ -150,12 +152,17 @@ def run_arm(arm: str, settings, world_dir: Path, world: World, days: list[date],
                         cleared.pop(row["ring_id"], None)
                 if verdicts:
                     record(graph, settings, verdicts)
+        held = summary.get("verdicts", {}).get("held_back", [])
+        triaged = [h for h in held if h.get("reason") == "triage"]
         night = {
             "night": n, "date": day.isoformat(), "seconds": round(time.perf_counter() - t0, 1),
             "retrained": summary["retrained"], "model": summary["model_version"], "rings": len(current),
             "new_rings": len(new), "new_fraud": sum(world.analyst_says_fraud(current[r]) for r in new if r in current),
             "new_matching_truth": sum(world.matches_truth(current[r], end_ms) for r in new if r in current),
-            "held_back": len(summary.get("verdicts", {}).get("held_back", [])),
+            "held_back": len(held),
+            # new rings triage held back (triage.py), and how many of them were fraud: what it cost
+            "triage_held_back": len(triaged),
+            "triage_held_back_fraud": sum(world.analyst_says_fraud(frozenset(map(tuple, h["members"]))) for h in triaged),
             "reviewed": len(reviewed), "reviewed_fraud": sum(r["verdict"] == "fraud" for r in reviewed),
             "analyst_errors": sum(not r["right"] for r in reviewed),
             "reraised_without_change": sum(not r["material"] for r in reraised),
@@ -242,6 +249,8 @@ def main() -> None:
             "last_week_new_ring_precision_jaccard": precision(last_week, "new_matching_truth"),
             "card_auprc_mean": round(sum(aps) / len(aps), 4) if aps else None,
             "reraised_without_change": sum(n["reraised_without_change"] for n in nights),
+            "triage_held_back": sum(n["triage_held_back"] for n in nights),
+            "triage_held_back_fraud": sum(n["triage_held_back_fraud"] for n in nights),
         }
     w, wo = result["arms"]["with"], result["arms"]["without"]
     gain = (w["last_week_new_ring_precision"] or 0) - (wo["last_week_new_ring_precision"] or 0)
@@ -261,7 +270,8 @@ def main() -> None:
     print(f"last week: new-ring precision {wo['last_week_new_ring_precision']} without, "
           f"{w['last_week_new_ring_precision']} with (gain {gain:+.3f}, goal >= +0.15); "
           f"cleared rings re-raised without change: {w['reraised_without_change']} (goal 0); "
-          f"mean card AUPRC {wo['card_auprc_mean']} without, {w['card_auprc_mean']} with (goal: not lower)")
+          f"mean card AUPRC {wo['card_auprc_mean']} without, {w['card_auprc_mean']} with (goal: not lower); "
+          f"new rings held back by triage: {w['triage_held_back']}, of them fraud: {w['triage_held_back_fraud']}")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,11 @@ class Settings:
     # it (relative to its size when judged), or when a new member is known as fraud
     ring_memory_runs: int = 7  # a ring found again after it went missing takes back its id if one of the last this
     # many scoring runs found it (its verdicts follow it; the nightly report lists it as returned, not new); 0: off
+    triage_min_each: int = 1  # ring triage (triage.py) learns from ring verdicts once there are this many of each
+    # kind, fraud and legit (1: as soon as both kinds exist; its logistic regression's prior and L2 keep a lone
+    # legit verdict from holding back rings unlike it); 0: off
+    triage_below: float = 0.5  # a ring new tonight that the triage model gives less than this chance of being
+    # judged fraud is held back (listed in the nightly report), unless a member is known as fraud
 
     # --- nightly ---
     retrain_every_days: int = 7  # retrain on this schedule (0: only on drift)

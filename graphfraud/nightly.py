@@ -368,7 +368,9 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
                                             run_id=f"nightly-{day.isoformat()}", started=end,
                                             batch_size=settings.batch_size, top=10, ring_scores=scored.heads,
                                             reraise_growth=settings.reraise_growth,
-                                            ring_memory_runs=settings.ring_memory_runs)
+                                            ring_memory_runs=settings.ring_memory_runs,
+                                            triage_min_each=settings.triage_min_each,
+                                            triage_below=settings.triage_below)
                     after = previous_rings(graph)
                 details = {r["ring_id"]: r for r in graph.read("nightly/ring_details")}
                 summary.update(night_summary(export, scored, ring_run, before, after, details, reason,

@@ -151,14 +151,21 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
     v = s.get("verdicts")
     if v is not None:  # the analysts' side: what was reviewed, how much of it was fraud, what stayed down
         hours = v.get("median_hours_to_verdict")
+        held = v.get("held_back", [])
+        triaged = [h for h in held if h.get("reason") == "triage"]
         parts.append("<h2>Analysts' verdicts</h2>" + _table([{
             "current rings": v.get("current"), "reviewed": v.get("reviewed"), "unreviewed": v.get("unreviewed"),
             "judged fraud / judged": f"{v.get('judged_fraud', 0)} / {v.get('judged', 0)}",
             "precision of flagged rings": v.get("precision"),
-            "cleared, not raised again tonight": len(v.get("held_back", [])),
+            "cleared, not raised again tonight": len(held) - len(triaged),
+            "new, held back by triage": len(triaged),
             "median time to verdict": "n/a" if hours is None else f"{hours:.1f} h"}],
             ["current rings", "reviewed", "unreviewed", "judged fraud / judged", "precision of flagged rings",
-             "cleared, not raised again tonight", "median time to verdict"]))
+             "cleared, not raised again tonight", "new, held back by triage", "median time to verdict"]))
+        if triaged:  # new rings like those analysts cleared (triage.py): not raised, listed so they can be looked at
+            parts.append("<h2>New rings held back by triage</h2><p class=muted>a model of the analysts' ring "
+                         "verdicts gives each a low chance of being judged fraud</p>" + _table(
+                             triaged, ["ring_id", "fraud_probability", "size", "explanation"]))
     parts.append("<h2>Top risky entities</h2>" + _table(
         s.get("top_entities", []), ["entity_type", "entity_id", "risk_score", "risk_band", "ring_id"], link))
     parts.append("<h2>Model</h2>" + _table(

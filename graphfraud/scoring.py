@@ -19,6 +19,7 @@ from .locks import results_lock
 from .models import fit_warnings, latest_model_dir, load_model
 from .predict import predict_heads_and_scores
 from .rings import Ring, RingConfig, assign_ids, find_rings, ring_risk
+from .triage import fit_triage, hold_back_triaged, judged_rings
 from .verdicts import cleared_rings, hold_back_cleared, known_fraud_keys
 from .writeback import BAND_CUTS, previous_rings, recent_rings, risk_band, write_back
 
@@ -45,19 +46,28 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
                  cfg: RingConfig | None = None, run_id: str | None = None, started: datetime | None = None,
                  batch_size: int = 20_000, top: int = 10,
                  ring_scores: dict[str, np.ndarray] | None = None, reraise_growth: float = 0.5,
-                 ring_memory_runs: int = 7) -> dict[str, Any]:
+                 ring_memory_runs: int = 7, triage_min_each: int = 1, triage_below: float = 0.5) -> dict[str, Any]:
     """Rings from `ring_scores` (default: `scores`; ids made stable against the graph's current rings and those the
-    last `ring_memory_runs` runs found), less those
-    analysts cleared that did not change materially (verdicts.hold_back_cleared), written back with the entities'
-    risk `scores`, ring members raised toward their ring's score (rings.ring_risk), as one run."""
+    last `ring_memory_runs` runs found), less those analysts cleared that did not change materially
+    (verdicts.hold_back_cleared) and new ones that look like rings analysts cleared (triage.hold_back_triaged),
+    written back with the entities' risk `scores`, ring members raised toward their ring's score (rings.ring_risk),
+    as one run."""
     started = started or datetime.now(timezone.utc)
     t0 = time.perf_counter()
     rc = cfg or RingConfig()
     rings = find_rings(export, scores if ring_scores is None else ring_scores, rc)
     recent = recent_rings(graph, ring_memory_runs)
-    rings = assign_ids(rings, previous_rings(graph), recent=recent)
-    rings, held = hold_back_cleared(rings, cleared_rings(graph), known_fraud_keys(export), reraise_growth)
-    scores = ring_risk(export, scores, rings, rc)  # members carry their ring's risk
+    previous = previous_rings(graph)
+    rings = assign_ids(rings, previous, recent=recent)
+    known_fraud = known_fraud_keys(export)
+    rings, held = hold_back_cleared(rings, cleared_rings(graph), known_fraud, reraise_growth)
+    # members carry their ring's risk, also in a ring triage holds back: it decides what analysts are shown, while
+    # a cleared ring's members lost it by an analyst's word
+    scores = ring_risk(export, scores, rings, rc)
+    judged = judged_rings(graph)
+    rings, triaged = hold_back_triaged(rings, fit_triage(list(judged.values()), triage_min_each),
+                                       {*previous, *recent, *judged}, known_fraud, triage_below)
+    held += triaged
     returned = sorted(r.ring_id for r in rings if r.ring_id in recent)  # missing from the previous run, found again
     t1 = time.perf_counter()
     run_id = run_id or new_run_id(started, export.fingerprint, model_version)
@@ -99,7 +109,8 @@ def score_graph(settings: Settings, model_dir: Path | None = None, cutoff: datet
         summary = score_export(graph, export, scores, bundle.version, cfg, started=started,
                                batch_size=settings.batch_size, top=top, ring_scores=heads,
                                reraise_growth=settings.reraise_growth,
-                               ring_memory_runs=settings.ring_memory_runs)
+                               ring_memory_runs=settings.ring_memory_runs,
+                               triage_min_each=settings.triage_min_each, triage_below=settings.triage_below)
     summary["seconds"] = {"export": round(t1 - t0, 2), "predict": round(t2 - t1, 2), **summary["seconds"]}
     summary["model_path"], summary["warnings"] = str(bundle.path), warnings
     return summary

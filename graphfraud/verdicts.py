@@ -154,7 +154,7 @@ def hold_back_cleared(rings: list[Ring], cleared: dict[str, frozenset[Key]], kno
     members the legit verdict covered) is held back unless it changed materially: at least `growth` x its judged
     size in new members, or a new member known as fraud (`known_fraud`: chargebacks, labels, verdicts). A ring raised
     again takes the cleared ring's id, so its verdict history follows it. Returns (rings to raise, held back: ring
-    id, the cleared id, new members)."""
+    id, reason "cleared", the cleared id, new members)."""
     ids = sorted(cleared)
     by_id = {r.ring_id: i for i, r in enumerate(rings)}
     pairs = {by_id[c]: c for c in ids if c in by_id}  # the same ring id: assign_ids matched it to the cleared one
@@ -173,7 +173,7 @@ def hold_back_cleared(rings: list[Ring], cleared: dict[str, frozenset[Key]], kno
             r.ring_id = c  # no other ring of this run has it: a ring with that id was paired with it above
             raised.append(r)
         else:
-            held.append({"ring_id": r.ring_id, "cleared_ring": c, "new_members": len(new)})
+            held.append({"ring_id": r.ring_id, "reason": "cleared", "cleared_ring": c, "new_members": len(new)})
     return raised, held
 
 

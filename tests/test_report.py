@@ -78,9 +78,15 @@ def test_each_ring_in_the_report_links_to_browser_with_its_members_query(tmp_pat
 
 def test_the_verdict_section_shows_reviewed_precision_held_back_and_time_to_verdict(tmp_path):
     verdicts = {"current": 3, "reviewed": 1, "unreviewed": 2, "judged": 4, "judged_fraud": 3, "precision": 0.75,
-                "median_hours_to_verdict": 54.83, "held_back": [{"ring_id": "R-x", "cleared_ring": "R-x"}]}
+                "median_hours_to_verdict": 54.83, "held_back": [
+                    {"ring_id": "R-x", "reason": "cleared", "cleared_ring": "R-x"},
+                    {"ring_id": "R-y", "reason": "triage", "fraud_probability": 0.1234, "size": 9,
+                     "explanation": "device_farm: 9 cards"},
+                    {"ring_id": "R-z", "reason": "triage", "fraud_probability": 0.2, "size": 5, "explanation": "x"}]}
     page = write_report({**_summary(), "verdicts": verdicts}, tmp_path / "r")[0].read_text()
     section = page[page.index("<h2>Analysts' verdicts</h2>"):page.index("<h2>Top risky entities</h2>")]
-    for cell in ("<td>3</td><td>1</td><td>2</td>", "<td>3 / 4</td>", "<td>0.750</td>", "<td>1</td>", "<td>54.8 h</td>"):
+    for cell in ("<td>3</td><td>1</td><td>2</td>", "<td>3 / 4</td>", "<td>0.750</td><td>1</td><td>2</td><td>54.8 h</td>",
+                 "<td>R-y</td><td>0.123</td><td>9</td><td>device_farm: 9 cards</td>"):
         assert cell in section
+    assert "held back by triage</h2>" in section and "<td>R-x</td>" not in section  # a cleared ring is not listed
     assert "Analysts' verdicts" not in write_report(_summary(), tmp_path / "s")[0].read_text()

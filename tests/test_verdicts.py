@@ -188,10 +188,10 @@ def test_a_cleared_ring_stays_down_until_it_grows_or_gains_known_fraud():
     other = ring("R-other", ["c7", "c8"])
     raised, held = hold_back_cleared([same, other], cleared, set(), growth=0.5)
     assert [r.ring_id for r in raised] == ["R-other"]
-    assert held == [{"ring_id": "R-farm", "cleared_ring": "R-farm", "new_members": 0}]
+    assert held == [{"ring_id": "R-farm", "reason": "cleared", "cleared_ring": "R-farm", "new_members": 0}]
     assert hold_back_cleared([one_more], cleared, set(), 0.5)[0] == []  # 1 new member < 0.5 x 4
     assert hold_back_cleared([renamed], cleared, set(), 0.5)[1] == [
-        {"ring_id": "h-123", "cleared_ring": "R-farm", "new_members": 1}]
+        {"ring_id": "h-123", "reason": "cleared", "cleared_ring": "R-farm", "new_members": 1}]
     raised, held = hold_back_cleared([grown], cleared, set(), 0.5)  # 2 new members >= 0.5 x 4: raised again,
     assert [r.ring_id for r in raised] == ["R-farm"] and held == []  # under the id its verdicts are on
     raised, _ = hold_back_cleared([ring("R-farm", ["c1", "c2", "c3", "c4", "c5"])], cleared, {("card", "c5")}, 0.5)
