@@ -63,7 +63,8 @@ class TriageModel:
 
 def judged_rings(graph: Graph) -> dict[str, tuple[dict[str, float], str]]:
     """Every judged ring: ring_id -> (its stats as last written on it, its latest verdict: fraud | legit)."""
-    return {r["ring_id"]: ({k: v for k, v in r["props"].items() if isinstance(v, (int, float))}, r["verdict"])
+    return {r["ring_id"]: ({k: v for k, v in r["props"].items()
+                            if isinstance(v, (int, float)) and not isinstance(v, bool)}, r["verdict"])
             for r in graph.read("verdicts/judged_rings")}
 
 

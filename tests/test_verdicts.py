@@ -15,6 +15,7 @@ from graphfraud.errors import UsageError
 from graphfraud.export import confirmed_as_of, export_graph, label_sources, read_confirmed, read_history
 from graphfraud.registry import cypher_params
 from graphfraud.rings import Ring, RingMember
+from graphfraud.triage import judged_rings
 from graphfraud.verdicts import Verdict, cleared_rings, hold_back_cleared, record
 
 from conftest import cli
@@ -210,6 +211,16 @@ def test_cleared_rings_are_those_whose_latest_verdict_is_legit_and_members_carry
         ("c_007", "legit", "R-test", None), ("c_012", None, None, "legit")]
     record(world, settings, [Verdict("fraud", ring_id="R-test", at=at(15))])
     assert cleared_rings(world) == {}
+
+
+def test_judged_rings_carry_their_latest_verdict_and_numeric_properties(world, settings):
+    record(world, settings, [Verdict("fraud", ring_id="R-farm", at=at(12)), Verdict("legit", ring_id="R-test", at=at(12)),
+                             Verdict("legit", ring_id="R-other", at=at(13)),
+                             Verdict("legit", entity_type="card", entity_id="c_012", at=at(12))])
+    record(world, settings, [Verdict("fraud", ring_id="R-test", at=at(15))])  # supersedes its legit verdict
+    assert judged_rings(world) == {  # the stats a ring was written with are its numeric properties (here two)
+        "R-farm": ({"score": 0.93, "size": 5}, "fraud"), "R-other": ({"score": 0.55, "size": 2}, "legit"),
+        "R-test": ({"score": 0.88, "size": 6}, "fraud")}
 
 
 def test_the_nightly_verdict_summary_on_the_queries_world(graph):
