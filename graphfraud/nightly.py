@@ -377,7 +377,8 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
                                              challenge_result, drift, prev_hist))
                 summary["browser"] = browser_links(settings)
                 summary["verdicts"] = {**graph.read("nightly/verdict_summary")[0],
-                                       "held_back": ring_run.get("rings_held_back", [])}
+                                       "held_back": ring_run.get("rings_held_back", []),
+                                       "triage": ring_run.get("triage")}
                 with stages.stage("report", progress):
                     summary["stage_seconds"] = stages.seconds
                     html_path, json_path = write_report(summary, report_dir)

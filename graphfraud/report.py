@@ -159,9 +159,11 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
             "precision of flagged rings": v.get("precision"),
             "cleared, not raised again tonight": len(held) - len(triaged),
             "new, held back by triage": len(triaged),
+            "triage learned from": _triage_examples(v.get("triage")),
             "median time to verdict": "n/a" if hours is None else f"{hours:.1f} h"}],
             ["current rings", "reviewed", "unreviewed", "judged fraud / judged", "precision of flagged rings",
-             "cleared, not raised again tonight", "new, held back by triage", "median time to verdict"]))
+             "cleared, not raised again tonight", "new, held back by triage", "triage learned from",
+             "median time to verdict"]))
         if triaged:  # new rings like those analysts cleared (triage.py): not raised, listed so they can be looked at
             parts.append("<h2>New rings held back by triage</h2><p class=muted>a model of the analysts' ring "
                          "verdicts gives each a low chance of being judged fraud</p>" + _table(
@@ -179,6 +181,14 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
     parts.append("<h2>Stages (seconds)</h2>" + _table([s.get("stage_seconds", {})], list(s.get("stage_seconds", {}))))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _triage_examples(t: dict[str, int] | None) -> str:
+    """The ring verdicts triage learned from tonight, e.g. '12 fraud / 2 legit (1 left out: known fraud inside)'."""
+    if not t:
+        return "n/a"
+    out = f"{t['fraud_verdicts']} fraud / {t['legit_verdicts']} legit"
+    return out + (f" ({t['legit_verdicts_left_out']} left out: known fraud inside)" if t["legit_verdicts_left_out"] else "")
 
 
 def write_report(summary: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:

@@ -19,7 +19,7 @@ from .locks import results_lock
 from .models import fit_warnings, latest_model_dir, load_model
 from .predict import predict_heads_and_scores
 from .rings import Ring, RingConfig, assign_ids, find_rings, ring_risk
-from .triage import fit_triage, hold_back_triaged, judged_rings
+from .triage import fit_triage, hold_back_triaged, judged_rings, training_examples
 from .verdicts import cleared_rings, hold_back_cleared, known_fraud_keys
 from .writeback import BAND_CUTS, previous_rings, recent_rings, risk_band, write_back
 
@@ -60,14 +60,19 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
     previous = previous_rings(graph)
     rings = assign_ids(rings, previous, recent=recent)
     known_fraud = known_fraud_keys(export)
-    rings, held = hold_back_cleared(rings, cleared_rings(graph), known_fraud, reraise_growth)
+    cleared = cleared_rings(graph)
+    rings, held = hold_back_cleared(rings, cleared, known_fraud, reraise_growth)
     # members carry their ring's risk, also in a ring triage holds back: it decides what analysts are shown, while
     # a cleared ring's members lost it by an analyst's word
     scores = ring_risk(export, scores, rings, rc)
     judged = judged_rings(graph)
-    rings, triaged = hold_back_triaged(rings, fit_triage(list(judged.values()), triage_min_each),
-                                       {*previous, *recent, *judged}, known_fraud, triage_below)
+    examples = training_examples(judged, cleared, known_fraud)
+    rings, triaged = hold_back_triaged(rings, fit_triage(examples, triage_min_each), {*previous, *recent, *judged},
+                                       known_fraud, triage_below)
     held += triaged
+    legit = sum(v == "legit" for _, v in examples)
+    triage = {"fraud_verdicts": len(examples) - legit, "legit_verdicts": legit,
+              "legit_verdicts_left_out": sum(v == "legit" for _, v in judged.values()) - legit}
     returned = sorted(r.ring_id for r in rings if r.ring_id in recent)  # missing from the previous run, found again
     t1 = time.perf_counter()
     run_id = run_id or new_run_id(started, export.fingerprint, model_version)
@@ -82,7 +87,7 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
         entities[t] = {"n": int(len(s)), "bands": {b: int(c.get(b, 0)) for b in bands}}
     return {
         "run_id": run_id, "model_version": model_version, "cutoff": export.cutoff.isoformat(),
-        "entities": entities, "rings": len(rings), "rings_held_back": held, "rings_returned": returned,
+        "entities": entities, "rings": len(rings), "rings_held_back": held, "triage": triage, "rings_returned": returned,
         "rings_by_type": dict(sorted(Counter(r.type for r in rings).items())),
         "top_rings": [ring_summary(r) for r in rings[:top]],
         "written": counts,

@@ -8,8 +8,9 @@ judge it fraud. A new ring below `below` is held back (listed in the nightly rep
 member is known as fraud: new fraud evidence is always raised, as for cleared rings (verdicts.hold_back_cleared).
 Triage decides what analysts are shown, not risk: the members of a ring held back keep their ring's pull on their
 scores (scoring.score_export), while a ring an analyst cleared loses it.
-The model is fitted at each scoring run on the latest verdict of every judged ring, and only once there are at least
-`min_each` verdicts of each kind; until then nothing is held back. Without verdicts it changes nothing.
+The model is fitted at each scoring run on the latest verdict of every judged ring (but a legit verdict on a ring
+with a member known as fraud: training_examples), and only once there are at least `min_each` verdicts of each
+kind; until then nothing is held back. Without verdicts it changes nothing.
 """
 
 from __future__ import annotations
@@ -66,6 +67,18 @@ def judged_rings(graph: Graph) -> dict[str, tuple[dict[str, float], str]]:
     return {r["ring_id"]: ({k: v for k, v in r["props"].items()
                             if isinstance(v, (int, float)) and not isinstance(v, bool)}, r["verdict"])
             for r in graph.read("verdicts/judged_rings")}
+
+
+def training_examples(judged: dict[str, tuple[dict[str, float], str]], cleared: dict[str, frozenset[Key]],
+                      known_fraud: set[Key]) -> list[tuple[dict[str, float], str]]:
+    """The judged rings triage learns from: every ring judged fraud, and every ring judged legit none of whose
+    judged members (`cleared`: ring id -> the members its legit verdict covered) is known as fraud tonight. Triage
+    only decides about rings without known fraud, so those are the cleared rings like the ones it decides about; and
+    a legit verdict against chargebacks on the ring's own members is the likeliest to be an analyst's error (dev
+    world card_present 315: three fraud rings cleared by mistake on night 1, nine chargebacks among one's members
+    already, made triage hold back three fraud rings a week later)."""
+    return [(stats, v) for ring_id, (stats, v) in judged.items()
+            if v == "fraud" or not (cleared.get(ring_id, frozenset()) & known_fraud)]
 
 
 def fit_triage(judged: list[tuple[dict[str, float], str]], min_each: int) -> TriageModel | None:

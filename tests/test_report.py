@@ -82,10 +82,11 @@ def test_the_verdict_section_shows_reviewed_precision_held_back_and_time_to_verd
                     {"ring_id": "R-x", "reason": "cleared", "cleared_ring": "R-x"},
                     {"ring_id": "R-y", "reason": "triage", "fraud_probability": 0.1234, "size": 9,
                      "explanation": "device_farm: 9 cards"},
-                    {"ring_id": "R-z", "reason": "triage", "fraud_probability": 0.2, "size": 5, "explanation": "x"}]}
+                    {"ring_id": "R-z", "reason": "triage", "fraud_probability": 0.2, "size": 5, "explanation": "x"}],
+                "triage": {"fraud_verdicts": 3, "legit_verdicts": 1, "legit_verdicts_left_out": 2}}
     page = write_report({**_summary(), "verdicts": verdicts}, tmp_path / "r")[0].read_text()
     section = page[page.index("<h2>Analysts' verdicts</h2>"):page.index("<h2>Top risky entities</h2>")]
-    for cell in ("<td>3</td><td>1</td><td>2</td>", "<td>3 / 4</td>", "<td>0.750</td><td>1</td><td>2</td><td>54.8 h</td>",
+    for cell in ("<td>3</td><td>1</td><td>2</td>", "<td>3 / 4</td>", "<td>0.750</td><td>1</td><td>2</td><td>3 fraud / 1 legit (2 left out: known fraud inside)</td><td>54.8 h</td>",
                  "<td>R-y</td><td>0.123</td><td>9</td><td>device_farm: 9 cards</td>"):
         assert cell in section
     assert "held back by triage</h2>" in section and "<td>R-x</td>" not in section  # a cleared ring is not listed

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphfraud.rings import Ring, RingMember
-from graphfraud.triage import FEATURES, fit_triage, hold_back_triaged, ring_features
+from graphfraud.triage import FEATURES, fit_triage, hold_back_triaged, ring_features, training_examples
 
 # Two shapes of ring: card testers (declines, tiny amounts, risky cards) and shoppers who happened to visit one shop
 # first on the same day (no declines, ordinary amounts, cards the model finds harmless).
@@ -71,3 +71,15 @@ def test_one_wrong_legit_verdict_among_many_fraud_ones_holds_back_nothing_unlike
     model = fit_triage(judged, 1)
     raised, held = hold_back_triaged([ring("R-next", like(TESTERS, 9), ["c1"])], model, set(), set(), 0.5)
     assert held == [] and [r.ring_id for r in raised] == ["R-next"]
+
+
+def test_a_legit_verdict_on_a_ring_with_known_fraud_inside_is_not_learned_from():
+    """Triage only decides about rings without known fraud; a ring cleared although a member has a chargeback is
+    unlike those, and likely an analyst's error. Rings judged fraud are all learned from."""
+    judged = {"R-a": (TESTERS, "fraud"), "R-b": (SHOPPERS, "legit"), "R-c": (like(TESTERS, 1), "legit"),
+              "R-d": (like(TESTERS, 2), "fraud")}
+    cleared = {"R-b": frozenset({("card", "c1"), ("card", "c2")}), "R-c": frozenset({("card", "c3"), ("card", "c4")})}
+    known = {("card", "c4"), ("card", "c9")}
+    assert training_examples(judged, cleared, known) == [(TESTERS, "fraud"), (SHOPPERS, "legit"),
+                                                         (like(TESTERS, 2), "fraud")]
+    assert len(training_examples(judged, cleared, set())) == 4

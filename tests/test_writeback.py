@@ -16,7 +16,7 @@ from graphfraud.export import export_graph, time_range
 from graphfraud.generate import generate
 from graphfraud.ingest import build_graph
 from graphfraud.ring_eval import load_truth
-from graphfraud.rings import RingConfig, RingMember, assign_ids, find_rings, jaccard, ring_hash_id
+from graphfraud.rings import Ring, RingConfig, RingMember, assign_ids, find_rings, jaccard, ring_hash_id
 from graphfraud.scoring import score_export
 from graphfraud.verdicts import Verdict, known_fraud_keys, record
 from graphfraud.writeback import (LEASE_MS, abandoned_runs, clean_staging, finish_flips, flip_run, graph_counts,
@@ -249,25 +249,46 @@ def test_a_run_on_another_host_is_abandoned_only_after_its_lease(fresh):
 
 
 def test_triage_holds_back_new_rings_and_leaves_entity_scores_alone(fresh, world, settings):
-    """Run 1 writes every planted ring (ids R-0, R-1 ...); an analyst clears R-0 and judges the others fraud; run 2
-    finds none (every ring retired). Runs 3 and 5 (no ring memory, so the rings found again are new, under content
-    ids) each follow a run that retires them: run 3 without triage, run 5 with its bar at 1.0, where every new ring
-    is held back that has no member known as fraud and is not the cleared ring (held back as cleared). Triage
-    decides what analysts see, not risk: the entity scores of both runs are the same."""
+    """Run 1 writes every planted ring (ids R-0, R-1 ...) and R-x, three cards no ring holds; an analyst clears R-x
+    and one planted ring with a chargeback inside (loud: triage does not learn from it), and judges the others
+    fraud; run 2 finds none (every ring retired). Runs 3 and 5 (no ring memory, so the rings found again are new,
+    under content ids) each follow a run that retires them: run 3 without triage, run 5 with its bar at 1.0, where
+    every new ring without known fraud inside (quiet) is held back, the cleared loud one held back as cleared.
+    Triage decides what analysts see, not risk: the entity scores of both runs are the same."""
     export, _, scores = world
     first = assign_ids(find_rings(export, scores), {})
     for n, r in enumerate(first):
         r.ring_id = f"R-{n}"
-    write_back(fresh, "run-1", "m1", MS, MS + 1000, export.ids, scores, first)
-    record(fresh, settings, [Verdict("legit" if n == 0 else "fraud", ring_id=r.ring_id, at=T)
-                             for n, r in enumerate(first)])
+    known = known_fraud_keys(export)
+    quiet = [r for r in first if not r.keys() & known]
+    loud = [r for r in first if r.keys() & known]
+    assert quiet and len(loud) >= 2  # this world has both kinds
+    in_rings = set().union(*(r.keys() for r in first)) | known
+    shoppers = [c for c in export.ids["card"] if ("card", c) not in in_rings][:3]
+    extra = Ring("R-x", "other", 0.5, [RingMember("card", c, 0.1, "card") for c in shoppers], [], MS, MS,
+                 "three shoppers", dict(quiet[0].stats))
+    write_back(fresh, "run-1", "m1", MS, MS + 1000, export.ids, scores, [*first, extra])
+    cleared = {"R-x", loud[0].ring_id}
+    record(fresh, settings, [Verdict("legit" if r.ring_id in cleared else "fraud", ring_id=r.ring_id, at=T)
+                             for r in [*first, extra]])
     try:
-        _triage_runs(fresh, export, scores, first)
+        runs = _triage_runs(fresh, export, scores)
     finally:  # reset_results keeps verdicts: the module's other tests must not meet them
         fresh.run_text("MATCH (v:Verdict) DETACH DELETE v", write=True)
+    assert runs[3]["triage"] == runs[5]["triage"] == {
+        "fraud_verdicts": len(first) - 1, "legit_verdicts": 1, "legit_verdicts_left_out": 1}
+    assert [h["cleared_ring"] for h in runs[3]["rings_held_back"]] == [loud[0].ring_id]  # and nothing else
+    held = {h["ring_id"]: h for h in runs[5]["rings_held_back"]}
+    assert {i for i, h in held.items() if h["reason"] == "triage"} == {ring_hash_id(r.keys()) for r in quiet}
+    assert [h["cleared_ring"] for h in held.values() if h["reason"] == "cleared"] == [loud[0].ring_id]
+    assert set(previous_rings(fresh)) == {ring_hash_id(r.keys()) for r in loud[1:]}  # written: known fraud inside
+    assert all(0.0 < h["fraud_probability"] < 1.0 and h["members"] for h in held.values() if h["reason"] == "triage")
+    assert runs[5]["risk"] == runs[3]["risk"]
 
 
-def _triage_runs(fresh, export, scores, first) -> None:
+def _triage_runs(fresh, export, scores) -> dict[int, dict]:
+    """Runs 3 (triage's bar 0: holds back nothing) and 5 (bar 1.0), each after a run that retires every ring; their
+    summaries with the entity risk scores they wrote."""
     low = {t: np.full(len(v), 0.05) for t, v in scores.items()}
     blind = RingConfig(known_fraud=False, anomaly=1.0, visit_surprise=0)
     risk = "MATCH (e:Entity) RETURN e.entity_type AS t, e.entity_id AS i, e.risk_score AS s ORDER BY t, i"
@@ -278,14 +299,4 @@ def _triage_runs(fresh, export, scores, first) -> None:
         runs[n] = score_export(fresh, export, scores, "m1", run_id=f"run-{n}", started=T + timedelta(hours=n),
                                ring_memory_runs=0, triage_below=bar)
         runs[n]["risk"] = fresh.run_text(risk)[1]
-    known = known_fraud_keys(export)
-    quiet = {ring_hash_id(r.keys()) for r in first[1:] if not r.keys() & known}
-    loud = {ring_hash_id(r.keys()) for r in first[1:] if r.keys() & known}
-    assert quiet and loud  # this world has both: rings with a chargeback among their members and rings without
-    assert [h["reason"] for h in runs[3]["rings_held_back"]] == ["cleared"]
-    held = {h["ring_id"]: h for h in runs[5]["rings_held_back"]}
-    assert {i for i, h in held.items() if h["reason"] == "triage"} == quiet
-    assert [h["cleared_ring"] for h in held.values() if h["reason"] == "cleared"] == ["R-0"]
-    assert set(previous_rings(fresh)) == loud  # written: the rings carrying known fraud
-    assert all(0.0 < h["fraud_probability"] < 1.0 and h["members"] for h in held.values() if h["reason"] == "triage")
-    assert runs[5]["risk"] == runs[3]["risk"]
+    return runs
