@@ -299,15 +299,17 @@ def score_cmd(
         bands.add_row(t, *[f"{e['bands'][b]:,}" for b in ("low", "medium", "high", "critical")])
     out.print(bands)
     out.print("rings by type: " + (", ".join(f"{t} {n}" for t, n in s["rings_by_type"].items()) or "none"))
-    out.print(_held_back_line(s["rings_held_back"]))
+    out.print(_held_back_line(s["rings_held_back"], s["rings_reraised"]), soft_wrap=True)
     out.print(_top_rings_table(s["top_rings"], f"Top {len(s['top_rings'])} of {s['rings']} rings"))
 
 
-def _held_back_line(held: list[dict[str, Any]]) -> str:
-    """Rings found but not raised: cleared by an analyst and unchanged, or new and like the cleared (triage.py)."""
+def _held_back_line(held: list[dict[str, Any]], reraised: list[dict[str, Any]]) -> str:
+    """Rings found but not raised: cleared by an analyst and unchanged, or new and like the cleared (triage.py); and
+    cleared rings raised again because they changed."""
     triaged = sum(h.get("reason") == "triage" for h in held)
     return (f"held back: {len(held) - triaged} cleared by an analyst and unchanged, {triaged} new and like rings "
-            f"analysts cleared (triage; listed with --json)")
+            f"analysts cleared (triage); raised again: {len(reraised)} cleared but grown or with new known fraud "
+            f"(listed with --json)")
 
 
 def _warn(warnings_: list[str]) -> None:
@@ -434,7 +436,8 @@ def _print_night(s: dict[str, Any]) -> None:
               f"({load.get('rows_already_present', 0):,} already present, {load.get('rows_quarantined', 0):,} quarantined)")
     out.print(f"  rings: {s.get('rings_total', 0)} current · {len(ch.get('new', []))} new · {len(ch.get('grown', []))} grown"
               f" · {len(ch.get('merged', []))} merged · {len(ch.get('dissolved', []))} dissolved")
-    out.print("  " + _held_back_line((s.get("verdicts") or {}).get("held_back", [])))
+    v = s.get("verdicts") or {}
+    out.print("  " + _held_back_line(v.get("held_back", []), v.get("reraised", [])), soft_wrap=True)
 
 
 def _top_rings_table(rings: list[dict[str, Any]], title: str) -> Table:

@@ -16,7 +16,8 @@ Per night and arm it prints:
   the analyst confirmed would score high in one arm for free); ring members whose ring payments all come later are
   left out (as evaluate.truth_labels);
 - in the feedback arm, rings an analyst cleared that were raised again without a material change (no growth by
-  settings.reraise_growth of the judged size and no new member known as fraud): the goal is none; and the new rings
+  settings.reraise_growth of the judged size and no new member known as fraud): the goal is none; those the job
+  raised again after such a change (verdicts.hold_back_cleared), with how many of them were fraud; and the new rings
   triage held back, with how many of them were fraud (its cost: fraud rings an analyst was not shown).
 Summary: precision of newly raised rings over the last week, both arms, and mean card AUPRC.
 Runs on its own private Neo4j (own state dir and ports), started and stopped here, like `graphfraud benchmark`.
@@ -154,6 +155,7 @@ def run_arm(arm: str, settings, world_dir: Path, world: World, days: list[date],
                     record(graph, settings, verdicts)
         held = summary.get("verdicts", {}).get("held_back", [])
         triaged = [h for h in held if h.get("reason") == "triage"]
+        again = [r for r in summary.get("verdicts", {}).get("reraised", []) if r["ring_id"] in current]
         night = {
             "night": n, "date": day.isoformat(), "seconds": round(time.perf_counter() - t0, 1),
             "retrained": summary["retrained"], "model": summary["model_version"], "rings": len(current),
@@ -163,6 +165,10 @@ def run_arm(arm: str, settings, world_dir: Path, world: World, days: list[date],
             # new rings triage held back (triage.py), and how many of them were fraud: what it cost
             "triage_held_back": len(triaged),
             "triage_held_back_fraud": sum(world.analyst_says_fraud(frozenset(map(tuple, h["members"]))) for h in triaged),
+            # cleared rings the job raised again because they grew or a member known as fraud joined, and how many
+            # of them are fraud by the truth
+            "raised_again_changed": len(again),
+            "raised_again_changed_fraud": sum(world.analyst_says_fraud(current[r["ring_id"]]) for r in again),
             "reviewed": len(reviewed), "reviewed_fraud": sum(r["verdict"] == "fraud" for r in reviewed),
             "analyst_errors": sum(not r["right"] for r in reviewed),
             "reraised_without_change": sum(not r["material"] for r in reraised),
@@ -251,6 +257,8 @@ def main() -> None:
             "reraised_without_change": sum(n["reraised_without_change"] for n in nights),
             "triage_held_back": sum(n["triage_held_back"] for n in nights),
             "triage_held_back_fraud": sum(n["triage_held_back_fraud"] for n in nights),
+            "raised_again_changed": sum(n["raised_again_changed"] for n in nights),
+            "raised_again_changed_fraud": sum(n["raised_again_changed_fraud"] for n in nights),
         }
     w, wo = result["arms"]["with"], result["arms"]["without"]
     gain = (w["last_week_new_ring_precision"] or 0) - (wo["last_week_new_ring_precision"] or 0)
@@ -271,7 +279,9 @@ def main() -> None:
           f"{w['last_week_new_ring_precision']} with (gain {gain:+.3f}, goal >= +0.15); "
           f"cleared rings re-raised without change: {w['reraised_without_change']} (goal 0); "
           f"mean card AUPRC {wo['card_auprc_mean']} without, {w['card_auprc_mean']} with (goal: not lower); "
-          f"new rings held back by triage: {w['triage_held_back']}, of them fraud: {w['triage_held_back_fraud']}")
+          f"new rings held back by triage: {w['triage_held_back']}, of them fraud: {w['triage_held_back_fraud']}; "
+          f"cleared rings raised again after a change: {w['raised_again_changed']}, of them fraud: "
+          f"{w['raised_again_changed_fraud']}")
 
 
 if __name__ == "__main__":

@@ -378,6 +378,7 @@ def run_night(settings: Settings, day: date, input_dir: Path, report_root: Path 
                 summary["browser"] = browser_links(settings)
                 summary["verdicts"] = {**graph.read("nightly/verdict_summary")[0],
                                        "held_back": ring_run.get("rings_held_back", []),
+                                       "reraised": ring_run.get("rings_reraised", []),
                                        "triage": ring_run.get("triage")}
                 with stages.stage("report", progress):
                     summary["stage_seconds"] = stages.seconds

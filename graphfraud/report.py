@@ -158,12 +158,18 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
             "judged fraud / judged": f"{v.get('judged_fraud', 0)} / {v.get('judged', 0)}",
             "precision of flagged rings": v.get("precision"),
             "cleared, not raised again tonight": len(held) - len(triaged),
+            "cleared, raised again (changed)": len(v.get("reraised", [])),
             "new, held back by triage": len(triaged),
             "triage learned from": _triage_examples(v.get("triage")),
             "median time to verdict": "n/a" if hours is None else f"{hours:.1f} h"}],
             ["current rings", "reviewed", "unreviewed", "judged fraud / judged", "precision of flagged rings",
-             "cleared, not raised again tonight", "new, held back by triage", "triage learned from",
-             "median time to verdict"]))
+             "cleared, not raised again tonight", "cleared, raised again (changed)", "new, held back by triage",
+             "triage learned from", "median time to verdict"]))
+        if v.get("reraised"):  # an analyst cleared these: say what changed since, so the verdict can be revisited
+            parts.append("<h2>Cleared rings raised again</h2><p class=muted>judged legit, then grew or gained a "
+                         "member known as fraud</p>" + _table(
+                             [{**r, "new_known_fraud": ", ".join(r["new_known_fraud"])} for r in v["reraised"]],
+                             ["ring_id", "because", "cleared_members", "new_members", "new_known_fraud"], link))
         if triaged:  # new rings like those analysts cleared (triage.py): not raised, listed so they can be looked at
             parts.append("<h2>New rings held back by triage</h2><p class=muted>a model of the analysts' ring "
                          "verdicts gives each a low chance of being judged fraud</p>" + _table(

@@ -61,7 +61,7 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
     rings = assign_ids(rings, previous, recent=recent)
     known_fraud = known_fraud_keys(export)
     cleared = cleared_rings(graph)
-    rings, held = hold_back_cleared(rings, cleared, known_fraud, reraise_growth)
+    rings, held, reraised = hold_back_cleared(rings, cleared, known_fraud, reraise_growth)
     # members carry their ring's risk, also in a ring triage holds back: it decides what analysts are shown, while
     # a cleared ring's members lost it by an analyst's word
     scores = ring_risk(export, scores, rings, rc)
@@ -87,7 +87,8 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
         entities[t] = {"n": int(len(s)), "bands": {b: int(c.get(b, 0)) for b in bands}}
     return {
         "run_id": run_id, "model_version": model_version, "cutoff": export.cutoff.isoformat(),
-        "entities": entities, "rings": len(rings), "rings_held_back": held, "triage": triage, "rings_returned": returned,
+        "entities": entities, "rings": len(rings), "rings_held_back": held, "rings_reraised": reraised, "triage": triage,
+        "rings_returned": returned,
         "rings_by_type": dict(sorted(Counter(r.type for r in rings).items())),
         "top_rings": [ring_summary(r) for r in rings[:top]],
         "written": counts,

@@ -127,12 +127,15 @@ def record(graph: Graph, settings: Settings, verdicts: list[Verdict]) -> dict:
             "rings": rings, "entities": [{"entity_type": t, "entity_id": i} for t, i in entities]})[0]
         current = {r["ring_id"]: r["current"] for r in found["rings"]}
         known = {(e["entity_type"], e["entity_id"]) for e in found["entities"]}
-        errors = [f"no ring {r}" for r in rings if r not in current]
+        missing = [r for r in rings if r not in current]
+        errors = [f"no ring {r}" for r in missing]
         errors += [f"ring {r} is not current (a later scoring run retired it): judge a current ring"
                    for r in rings if current.get(r) is False]
         errors += [f"no {t} {i} in the graph" for t, i in entities if (t, i) not in known]
-        if errors:
-            raise UsageError(f"nothing recorded: {_first(errors)}")
+        if errors:  # a ring triage held back is not written; its members are, listed in the nightly report
+            hint = (" (a ring held back by triage is not in the graph: judge its members with --entity TYPE:ID)"
+                    if missing else "")
+            raise UsageError(f"nothing recorded: {_first(errors)}{hint}")
         now = datetime.now(timezone.utc)
         rows = [{"verdict_id": f"V-{uuid.uuid4().hex[:12]}", "ring_id": v.ring_id, "entity_type": v.entity_type,
                  "entity_id": v.entity_id, "verdict": v.verdict, "note": v.note, "analyst": v.analyst,
@@ -149,12 +152,13 @@ def cleared_rings(graph: Graph) -> dict[str, frozenset[Key]]:
 
 
 def hold_back_cleared(rings: list[Ring], cleared: dict[str, frozenset[Key]], known_fraud: set[Key],
-                      growth: float, threshold: float = 0.5) -> tuple[list[Ring], list[dict]]:
+                      growth: float, threshold: float = 0.5) -> tuple[list[Ring], list[dict], list[dict]]:
     """No alert fatigue: a ring found again after an analyst cleared it (same id, or Jaccard >= threshold with the
     members the legit verdict covered) is held back unless it changed materially: at least `growth` x its judged
     size in new members, or a new member known as fraud (`known_fraud`: chargebacks, labels, verdicts). A ring raised
     again takes the cleared ring's id, so its verdict history follows it. Returns (rings to raise, held back: ring
-    id, reason "cleared", the cleared id, new members)."""
+    id, reason "cleared", the cleared id, new members; raised again: ring id, what changed, so an analyst who cleared
+    it sees why it is back)."""
     ids = sorted(cleared)
     by_id = {r.ring_id: i for i, r in enumerate(rings)}
     pairs = {by_id[c]: c for c in ids if c in by_id}  # the same ring id: assign_ids matched it to the cleared one
@@ -162,19 +166,23 @@ def hold_back_cleared(rings: list[Ring], cleared: dict[str, frozenset[Key]], kno
     free = [c for c in ids if c not in pairs.values()]
     for i, j, _ in best_matches([rings[i].keys() for i in rest], [cleared[c] for c in free], threshold):
         pairs[rest[i]] = free[j]
-    raised, held = [], []
+    raised, held, again = [], [], []
     for i, r in enumerate(rings):
         c = pairs.get(i)
         if c is None:
             raised.append(r)
             continue
         new = r.keys() - cleared[c]
-        if len(new) >= growth * max(1, len(cleared[c])) or new & known_fraud:
+        grew, fraud = len(new) >= growth * max(1, len(cleared[c])), sorted(new & known_fraud)
+        if grew or fraud:
             r.ring_id = c  # no other ring of this run has it: a ring with that id was paired with it above
             raised.append(r)
+            again.append({"ring_id": c, "because": "grew" if grew else "known fraud joined",
+                          "cleared_members": len(cleared[c]), "new_members": len(new),
+                          "new_known_fraud": [f"{t}:{i}" for t, i in fraud[:10]]})
         else:
             held.append({"ring_id": r.ring_id, "reason": "cleared", "cleared_ring": c, "new_members": len(new)})
-    return raised, held
+    return raised, held, again
 
 
 def known_fraud_keys(export) -> set[Key]:

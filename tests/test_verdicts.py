@@ -106,7 +106,7 @@ def test_entity_verdicts_outrank_ring_verdicts_and_older_file_labels(world, sett
 
 def test_a_bad_target_records_nothing(world, settings):
     good = Verdict("fraud", ring_id="R-farm")
-    for bad, message in ((Verdict("fraud", ring_id="R-nope"), "no ring R-nope"),
+    for bad, message in ((Verdict("fraud", ring_id="R-nope"), r"no ring R-nope \(a ring held back by triage is not in the graph"),
                          (Verdict("legit", ring_id="R-old"), "ring R-old is not current"),
                          (Verdict("fraud", entity_type="card", entity_id="c_nope"), "no card c_nope in the graph")):
         with pytest.raises(UsageError, match=message):
@@ -187,16 +187,21 @@ def test_a_cleared_ring_stays_down_until_it_grows_or_gains_known_fraud():
     renamed = ring("h-123", ["c1", "c2", "c3", "c5"])  # a new content-hash id, Jaccard 3/5 with the cleared members
     grown = ring("h-456", ["c1", "c2", "c3", "c4", "c5", "c6"])
     other = ring("R-other", ["c7", "c8"])
-    raised, held = hold_back_cleared([same, other], cleared, set(), growth=0.5)
-    assert [r.ring_id for r in raised] == ["R-other"]
+    raised, held, again = hold_back_cleared([same, other], cleared, set(), growth=0.5)
+    assert [r.ring_id for r in raised] == ["R-other"] and again == []
     assert held == [{"ring_id": "R-farm", "reason": "cleared", "cleared_ring": "R-farm", "new_members": 0}]
     assert hold_back_cleared([one_more], cleared, set(), 0.5)[0] == []  # 1 new member < 0.5 x 4
     assert hold_back_cleared([renamed], cleared, set(), 0.5)[1] == [
         {"ring_id": "h-123", "reason": "cleared", "cleared_ring": "R-farm", "new_members": 1}]
-    raised, held = hold_back_cleared([grown], cleared, set(), 0.5)  # 2 new members >= 0.5 x 4: raised again,
-    assert [r.ring_id for r in raised] == ["R-farm"] and held == []  # under the id its verdicts are on
-    raised, _ = hold_back_cleared([ring("R-farm", ["c1", "c2", "c3", "c4", "c5"])], cleared, {("card", "c5")}, 0.5)
+    raised, held, again = hold_back_cleared([grown], cleared, set(), 0.5)  # 2 new members >= 0.5 x 4: raised
+    assert [r.ring_id for r in raised] == ["R-farm"] and held == []  # again, under the id its verdicts are on,
+    assert again == [{"ring_id": "R-farm", "because": "grew", "cleared_members": 4, "new_members": 2,
+                      "new_known_fraud": []}]  # saying why
+    raised, _, again = hold_back_cleared([ring("R-farm", ["c1", "c2", "c3", "c4", "c5"])], cleared,
+                                         {("card", "c5"), ("card", "c1")}, 0.5)
     assert [r.ring_id for r in raised] == ["R-farm"]  # one new member, but known as fraud
+    assert again == [{"ring_id": "R-farm", "because": "known fraud joined", "cleared_members": 4, "new_members": 1,
+                      "new_known_fraud": ["card:c5"]}]  # c1 was in the ring when it was cleared: not new evidence
 
 
 def test_cleared_rings_are_those_whose_latest_verdict_is_legit_and_members_carry_it(world, settings):
