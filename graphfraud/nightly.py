@@ -196,8 +196,8 @@ def ring_changes(before: dict[str, frozenset], after: dict[str, frozenset],
     """New, returned, grown, merged and dissolved rings between two runs (ids are stable across runs by Jaccard
     >= 0.5).
 
-    returned: a ring not current before that took back the id of a ring a recent run found (`returned`: it went
-    missing for a run or more);
+    returned: a ring not current before that took back the id of a ring a recent run found, or of a ring analysts
+    cleared that is raised again (`returned`: it went missing for a run or more);
     merged: a current ring holding most (>= half) of two or more previous rings;
     dissolved: a previous ring that is gone and was not merged into a current one.
     """

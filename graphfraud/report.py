@@ -142,8 +142,8 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
     link = (lambda r: browser_link(browser["url"], r["ring_id"], browser["ring_members"])) \
         if browser.get("url") and browser.get("ring_members") else None
     parts.append(_table(changes.get("new", []), ["ring_id", "type", "score", "size", "explanation"], link))
-    parts.append("<h2>Returned rings</h2><p class=muted>missing from the previous run, found again: same id, same "
-                 "verdicts</p>" + _table(changes.get("returned", []), ["ring_id", "type", "score", "size"], link))
+    parts.append("<h2>Returned rings</h2><p class=muted>missing from the previous run, found again (or cleared by an "
+                 "analyst and raised again: listed below with why): same id, same verdicts</p>" + _table(changes.get("returned", []), ["ring_id", "type", "score", "size"], link))
     parts.append("<h2>Grown rings</h2>" + _table(changes.get("grown", []),
                                                  ["ring_id", "type", "score", "size", "previous_size"], link))
     parts.append("<h2>Merged rings</h2>" + _table(changes.get("merged", []), ["ring_id", "type", "merged_from"], link))
@@ -173,7 +173,8 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
         if triaged:  # new rings like those analysts cleared (triage.py): not raised, listed so they can be looked at
             parts.append("<h2>New rings held back by triage</h2><p class=muted>a model of the analysts' ring "
                          "verdicts gives each a low chance of being judged fraud</p>" + _table(
-                             triaged, ["ring_id", "fraud_probability", "size", "explanation"]))
+                             [{**h, "members": _members(h.get("members", []))} for h in triaged],
+                             ["ring_id", "fraud_probability", "size", "explanation", "members"]))
     parts.append("<h2>Top risky entities</h2>" + _table(
         s.get("top_entities", []), ["entity_type", "entity_id", "risk_score", "risk_band", "ring_id"], link))
     parts.append("<h2>Model</h2>" + _table(
@@ -187,6 +188,12 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
     parts.append("<h2>Stages (seconds)</h2>" + _table([s.get("stage_seconds", {})], list(s.get("stage_seconds", {}))))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _members(members: list[list[str]], n: int = 12) -> str:
+    """Ring members as 'type:id, ...' (the first n, then how many more): what to judge with --entity."""
+    shown = ", ".join(f"{t}:{i}" for t, i in members[:n])
+    return shown + (f" (and {len(members) - n} more)" if len(members) > n else "")
 
 
 def _triage_examples(t: dict[str, int] | None) -> str:

@@ -73,7 +73,8 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
     legit = sum(v == "legit" for _, v in examples)
     triage = {"fraud_verdicts": len(examples) - legit, "legit_verdicts": legit,
               "legit_verdicts_left_out": sum(v == "legit" for _, v in judged.values()) - legit}
-    returned = sorted(r.ring_id for r in rings if r.ring_id in recent)  # missing from the previous run, found again
+    # missing from the previous run, found again with its id and verdicts: recently found, or cleared and raised again
+    returned = sorted(r.ring_id for r in rings if r.ring_id in recent or r.ring_id in cleared)
     t1 = time.perf_counter()
     run_id = run_id or new_run_id(started, export.fingerprint, model_version)
     counts = write_back(graph, run_id, model_version, int(started.timestamp() * 1000),

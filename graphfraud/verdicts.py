@@ -133,13 +133,16 @@ def record(graph: Graph, settings: Settings, verdicts: list[Verdict]) -> dict:
                    for r in rings if current.get(r) is False]
         errors += [f"no {t} {i} in the graph" for t, i in entities if (t, i) not in known]
         if errors:  # a ring triage held back is not written; its members are, listed in the nightly report
-            hint = (" (a ring held back by triage is not in the graph: judge its members with --entity TYPE:ID)"
-                    if missing else "")
+            hint = (" (a ring held back by triage is not in the graph: its members are listed in the nightly report "
+                    "and in rings_held_back of `score --json`; judge them with --entity TYPE:ID)" if missing else "")
             raise UsageError(f"nothing recorded: {_first(errors)}{hint}")
         now = datetime.now(timezone.utc)
-        rows = [{"verdict_id": f"V-{uuid.uuid4().hex[:12]}", "ring_id": v.ring_id, "entity_type": v.entity_type,
-                 "entity_id": v.entity_id, "verdict": v.verdict, "note": v.note, "analyst": v.analyst,
-                 "at": int((v.at or now).timestamp() * 1000)} for v in verdicts]
+        # ids sort in recording order (time recorded, then position in the call): of two verdicts on one target at
+        # the same `at` (a file without times, a correction on the same day), the one recorded later supersedes
+        rec = f"{int(now.timestamp() * 1000):011x}"
+        rows = [{"verdict_id": f"V-{rec}{n:04x}-{uuid.uuid4().hex[:6]}", "ring_id": v.ring_id,
+                 "entity_type": v.entity_type, "entity_id": v.entity_id, "verdict": v.verdict, "note": v.note,
+                 "analyst": v.analyst, "at": int((v.at or now).timestamp() * 1000)} for n, v in enumerate(verdicts)]
         done = graph.write("verdicts/record", {"rows": rows})[0]
     return {"verdicts": done["verdicts"], "ring_members_covered": done["covered"],
             "verdict_ids": [r["verdict_id"] for r in rows]}
@@ -177,9 +180,9 @@ def hold_back_cleared(rings: list[Ring], cleared: dict[str, frozenset[Key]], kno
         if grew or fraud:
             r.ring_id = c  # no other ring of this run has it: a ring with that id was paired with it above
             raised.append(r)
-            again.append({"ring_id": c, "because": "grew" if grew else "known fraud joined",
-                          "cleared_members": len(cleared[c]), "new_members": len(new),
-                          "new_known_fraud": [f"{t}:{i}" for t, i in fraud[:10]]})
+            why = [w for w, on in (("grew", grew), ("known fraud joined", fraud)) if on]
+            again.append({"ring_id": c, "because": ", ".join(why), "cleared_members": len(cleared[c]),
+                          "new_members": len(new), "new_known_fraud": [f"{t}:{e}" for t, e in fraud[:10]]})
         else:
             held.append({"ring_id": r.ring_id, "reason": "cleared", "cleared_ring": c, "new_members": len(new)})
     return raised, held, again

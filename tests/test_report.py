@@ -81,7 +81,7 @@ def test_the_verdict_section_shows_reviewed_precision_held_back_and_time_to_verd
                 "median_hours_to_verdict": 54.83, "held_back": [
                     {"ring_id": "R-x", "reason": "cleared", "cleared_ring": "R-x"},
                     {"ring_id": "R-y", "reason": "triage", "fraud_probability": 0.1234, "size": 9,
-                     "explanation": "device_farm: 9 cards"},
+                     "explanation": "device_farm: 9 cards", "members": [["card", "c_1"], ["device", "d_2"]]},
                     {"ring_id": "R-z", "reason": "triage", "fraud_probability": 0.2, "size": 5, "explanation": "x"}],
                 "reraised": [{"ring_id": "R-w", "because": "known fraud joined", "cleared_members": 7,
                               "new_members": 1, "new_known_fraud": ["card:c_1", "device:d_2"]}],
@@ -89,7 +89,7 @@ def test_the_verdict_section_shows_reviewed_precision_held_back_and_time_to_verd
     page = write_report({**_summary(), "verdicts": verdicts}, tmp_path / "r")[0].read_text()
     section = page[page.index("<h2>Analysts' verdicts</h2>"):page.index("<h2>Top risky entities</h2>")]
     for cell in ("<td>3</td><td>1</td><td>2</td>", "<td>3 / 4</td>", "<td>0.750</td><td>1</td><td>1</td><td>2</td><td>3 fraud / 1 legit (2 left out: known fraud inside)</td><td>54.8 h</td>",
-                 "<td>R-y</td><td>0.123</td><td>9</td><td>device_farm: 9 cards</td>",
+                 "<td>R-y</td><td>0.123</td><td>9</td><td>device_farm: 9 cards</td><td>card:c_1, device:d_2</td>",
                  "<td>R-w</td><td>known fraud joined</td><td>7</td><td>1</td><td>card:c_1, device:d_2</td>"):
         assert cell in section
     assert "held back by triage</h2>" in section and "<td>R-x</td>" not in section  # a cleared ring is not listed

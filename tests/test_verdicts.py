@@ -104,9 +104,24 @@ def test_entity_verdicts_outrank_ring_verdicts_and_older_file_labels(world, sett
         "device": {"chargeback": 0, "file": 0, "verdict": 0}, "ip": {"chargeback": 0, "file": 0, "verdict": 1}}
 
 
+def test_of_two_verdicts_at_the_same_time_the_one_recorded_later_wins(world, settings):
+    """A correction in the same file (no times given, or the same day): everywhere the later row is the verdict."""
+    record(world, settings, [Verdict("fraud", ring_id="R-test", at=at(12)), Verdict("legit", ring_id="R-test", at=at(12)),
+                             Verdict("legit", entity_type="card", entity_id="c_012", at=at(12)),
+                             Verdict("fraud", entity_type="card", entity_id="c_012", at=at(12))])
+    assert set(cleared_rings(world)) == {"R-test"} and judged_rings(world)["R-test"][1] == "legit"
+    assert [(h["verdict"], h["superseded"]) for h in query(world, "verdict_history", target="R-test")] == [
+        ("legit", False), ("fraud", True)]
+    assert labels(world, at(13)) == {("card", "c_012"): (1, "verdict")}  # R-test's members: withdrawn, unlabelled
+    assert world.run_text("MATCH (c:Card) WHERE c.card_id IN ['c_007', 'c_012'] RETURN c.card_id AS card, "
+                          "c.verdict AS verdict, c.ring_verdict AS ring_verdict ORDER BY card")[1] == [
+        {"card": "c_007", "verdict": None, "ring_verdict": "legit"},
+        {"card": "c_012", "verdict": "fraud", "ring_verdict": None}]
+
+
 def test_a_bad_target_records_nothing(world, settings):
     good = Verdict("fraud", ring_id="R-farm")
-    for bad, message in ((Verdict("fraud", ring_id="R-nope"), r"no ring R-nope \(a ring held back by triage is not in the graph"),
+    for bad, message in ((Verdict("fraud", ring_id="R-nope"), r"no ring R-nope \(a ring held back by triage is not in the graph: its members are listed"),
                          (Verdict("legit", ring_id="R-old"), "ring R-old is not current"),
                          (Verdict("fraud", entity_type="card", entity_id="c_nope"), "no card c_nope in the graph")):
         with pytest.raises(UsageError, match=message):
@@ -174,6 +189,14 @@ def test_review_queue_history_and_precision_queries(world, settings):
         {"week": "2026-01-19", "reviewed": 1, "fraud": 1, "legit": 0, "precision": 1.0}]
     assert query(world, "analyst_precision", since="2026-01-15T00:00:00Z") == [
         {"week": "2026-01-19", "reviewed": 1, "fraud": 1, "legit": 0, "precision": 1.0}]
+    assert world.read("nightly/verdict_summary")[0]["unreviewed"] == 0
+    # a later run writes the cleared R-other again (raised again: it changed materially; an unchanged one is held
+    # back, not written): it needs a verdict again, and leaves the queue with the next one
+    world.run_text("MATCH (r:FraudRing {ring_id: 'R-other'}) SET r.run_id = 'run-3'", write=True)
+    assert [r["ring_id"] for r in query(world, "review_queue", limit=10)] == ["R-other"]
+    assert world.read("nightly/verdict_summary")[0]["unreviewed"] == 1
+    record(world, settings, [Verdict("legit", ring_id="R-other", analyst="bo", at=at(21))])
+    assert query(world, "review_queue", limit=10) == []
 
 
 def ring(ring_id: str, cards: list[str]) -> Ring:

@@ -286,6 +286,39 @@ def test_triage_holds_back_new_rings_and_leaves_entity_scores_alone(fresh, world
     assert runs[5]["risk"] == runs[3]["risk"]
 
 
+def test_a_cleared_ring_that_grew_is_raised_again_as_returned_with_why_and_queued_again(fresh, world, settings):
+    """Run 1 writes the largest planted ring with only 3/5 of its members (R-part) and an analyst clears it; run 2
+    retires every ring. Run 3 finds the ring whole: its new members are at least reraise_growth (0.5) x the 3/5,
+    so it is raised again under R-part's id (its verdicts follow it), listed with why, counted as returned (it was
+    raised before: not new), and the review queue asks for a verdict on it again."""
+    from graphfraud.queries import run_query
+
+    export, _, scores = world
+    ring = max(assign_ids(find_rings(export, scores), {}), key=lambda r: r.size)
+    k = -(-3 * ring.size // 5)  # ceil(3/5 size): Jaccard >= 0.5 with the whole, and size - k >= 0.5 k new members
+    part = Ring("R-part", ring.type, ring.score, ring.members[:k], [], MS, MS, "part of a ring", dict(ring.stats))
+    write_back(fresh, "run-1", "m1", MS, MS + 1000, export.ids, scores, [part])
+    record(fresh, settings, [Verdict("legit", ring_id="R-part", at=T)])
+    try:
+        low = {t: np.full(len(v), 0.05) for t, v in scores.items()}
+        score_export(fresh, export, low, "m1", RingConfig(known_fraud=False, anomaly=1.0, visit_surprise=0),
+                     run_id="run-2", started=T + timedelta(hours=1))
+        assert previous_rings(fresh) == {}
+        run = score_export(fresh, export, scores, "m1", run_id="run-3", started=T + timedelta(hours=2),
+                           ring_memory_runs=0)
+        queue = {r["ring_id"] for r in run_query(fresh, "review_queue", {"limit": 100})[1]}
+    finally:  # reset_results keeps verdicts: the module's other tests must not meet them
+        fresh.run_text("MATCH (v:Verdict) DETACH DELETE v", write=True)
+    new = ring.keys() - part.keys()
+    fraud = sorted(new & known_fraud_keys(export))
+    assert run["rings_reraised"] == [{
+        "ring_id": "R-part", "because": "grew, known fraud joined" if fraud else "grew", "cleared_members": k,
+        "new_members": len(new), "new_known_fraud": [f"{t}:{i}" for t, i in fraud[:10]]}]
+    assert run["rings_held_back"] == [] and run["rings_returned"] == ["R-part"]
+    assert previous_rings(fresh)["R-part"] == ring.keys()
+    assert queue == set(previous_rings(fresh))  # R-part again, and every ring never judged
+
+
 def _triage_runs(fresh, export, scores) -> dict[int, dict]:
     """Runs 3 (triage's bar 0: holds back nothing) and 5 (bar 1.0), each after a run that retires every ring; their
     summaries with the entity risk scores they wrote."""

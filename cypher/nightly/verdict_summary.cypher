@@ -2,12 +2,15 @@
 // the share of judged rings whose latest verdict is fraud (the precision of flagged rings), and the median time from
 // a ring's first raising (the earliest scoring run that found it) to its first verdict.
 // Parameters: none.
-// Returns one row: current, reviewed, unreviewed (current rings with / without a verdict), judged (rings with a
-// verdict, current or not), judged_fraud, precision (judged_fraud / judged, null when none), median_hours_to_verdict.
+// Returns one row: current, reviewed, unreviewed (current rings with a verdict / in the review_queue: never judged,
+// or cleared and raised again since), judged (rings with a verdict, current or not), judged_fraud, precision
+// (judged_fraud / judged, null when none), median_hours_to_verdict.
 CALL () {
   MATCH (r:FraudRing)
   WHERE r.current
-  RETURN count(r) AS current, count(CASE WHEN EXISTS { (:Verdict)-[:ON]->(r) } THEN 1 END) AS reviewed
+  WITH r, head(COLLECT { MATCH (v:Verdict)-[:ON]->(r) RETURN v ORDER BY v.at DESC, v.verdict_id DESC LIMIT 1 }) AS v
+  RETURN count(r) AS current,
+         count(CASE WHEN v IS NOT NULL AND NOT (v.verdict = 'legit' AND v.run_id <> r.run_id) THEN 1 END) AS reviewed
 }
 CALL () {
   MATCH (v:Verdict)-[:ON]->(r:FraudRing)
