@@ -143,7 +143,8 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
         if browser.get("url") and browser.get("ring_members") else None
     parts.append(_table(changes.get("new", []), ["ring_id", "type", "score", "size", "explanation"], link))
     parts.append("<h2>Returned rings</h2><p class=muted>missing from the previous run, found again (or cleared by an "
-                 "analyst and raised again: listed below with why): same id, same verdicts</p>" + _table(changes.get("returned", []), ["ring_id", "type", "score", "size"], link))
+                 "analyst and raised again: listed below with why): same id, same verdicts</p>"
+                 + _table(changes.get("returned", []), ["ring_id", "type", "score", "size"], link))
     parts.append("<h2>Grown rings</h2>" + _table(changes.get("grown", []),
                                                  ["ring_id", "type", "score", "size", "previous_size"], link))
     parts.append("<h2>Merged rings</h2>" + _table(changes.get("merged", []), ["ring_id", "type", "merged_from"], link))

@@ -88,8 +88,8 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
         entities[t] = {"n": int(len(s)), "bands": {b: int(c.get(b, 0)) for b in bands}}
     return {
         "run_id": run_id, "model_version": model_version, "cutoff": export.cutoff.isoformat(),
-        "entities": entities, "rings": len(rings), "rings_held_back": held, "rings_reraised": reraised, "triage": triage,
-        "rings_returned": returned,
+        "entities": entities, "rings": len(rings), "rings_held_back": held, "rings_reraised": reraised,
+        "triage": triage, "rings_returned": returned,
         "rings_by_type": dict(sorted(Counter(r.type for r in rings).items())),
         "top_rings": [ring_summary(r) for r in rings[:top]],
         "written": counts,
