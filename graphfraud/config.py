@@ -147,6 +147,21 @@ _ENV_ALIASES = {
 }
 
 
+# Numeric settings with a range outside which they mean nothing (lowest, highest; None: unbounded). A value outside
+# is refused where it is read, rather than silently turning a feature off or on.
+BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "reraise_growth": (0.0, None),
+    "ring_memory_runs": (0, None),
+    "triage_min_each": (0, None),
+    "triage_below": (0.0, 1.0),
+    "dropout": (0.0, 1.0),
+    "ensemble": (1, None),
+    "train_nproc": (1, None),
+    "retrain_every_days": (0, None),
+    "drift_psi": (0.0, None),
+}
+
+
 def _coerce(f: dataclasses.Field, value: Any, source: str) -> Any:
     """Turn a TOML/env/CLI value into the field's type, or say which setting is wrong."""
     kind = str(f.type)
@@ -156,12 +171,18 @@ def _coerce(f: dataclasses.Field, value: Any, source: str) -> Any:
         if "Path" in kind:
             return Path(str(value)).expanduser()
         if kind.startswith("int"):
-            return int(value)
-        if kind.startswith("float"):
-            return float(value)
-        return str(value)
+            value = int(value)
+        elif kind.startswith("float"):
+            value = float(value)
+        else:
+            return str(value)
     except (TypeError, ValueError):
         raise UsageError(f"setting {f.name} from {source}: {value!r} is not a valid {kind}") from None
+    lo, hi = BOUNDS.get(f.name, (None, None))
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        span = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
+        raise UsageError(f"setting {f.name} from {source}: {value!r} is out of range (it must be {span})")
+    return value
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:

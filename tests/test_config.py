@@ -59,6 +59,25 @@ def test_bad_values_are_named(no_env, tmp_path: Path):
         load_settings(tmp_path / "missing.toml")
 
 
+def test_values_out_of_range_are_refused_with_the_range(no_env, tmp_path: Path):
+    """A share above 1 or a negative count would quietly switch a feature off or on; it is refused where read."""
+    no_env.chdir(tmp_path)
+    no_env.setenv("GRAPHFRAUD_TRIAGE_BELOW", "1.5")
+    with pytest.raises(UsageError, match=r"triage_below from GRAPHFRAUD_TRIAGE_BELOW: 1.5 is out of range "
+                                         r"\(it must be between 0.0 and 1.0\)"):
+        load_settings()
+    no_env.delenv("GRAPHFRAUD_TRIAGE_BELOW")
+    with pytest.raises(UsageError, match=r"reraise_growth from the command line: -0.1 .* at least 0.0"):
+        load_settings(reraise_growth=-0.1)
+    cfg = tmp_path / "g.toml"
+    cfg.write_text("[graphfraud]\nensemble = 0\n")
+    with pytest.raises(UsageError, match=rf"ensemble from {cfg}: 0 .* at least 1"):
+        load_settings(cfg)
+    # The bounds themselves are allowed: 0 switches triage and ring memory off, 1.0 holds back every new ring.
+    s = load_settings(triage_below=1.0, triage_min_each=0, ring_memory_runs=0, reraise_growth=0)
+    assert (s.triage_below, s.triage_min_each, s.ring_memory_runs, s.reraise_growth) == (1.0, 0, 0, 0.0)
+
+
 def test_password_never_in_repr(no_env):
     no_env.setenv("NEO4J_PASSWORD", "s3cret-value")
     s = load_settings()
