@@ -1,4 +1,5 @@
-"""One lock for every writer of current results (`graphfraud score`, the nightly job): two never flip at once.
+"""One lock for every writer of current results (`graphfraud score`, the nightly job): two never flip at once;
+and a waiting lock for one-time builds into the checkout (build_lock), which two processes may start together.
 
 The lock is an advisory `flock` on <state_dir>/results.lock, released by the kernel when its holder dies (kill -9
 included), so a crashed run never leaves it stale. A second writer fails at once with ResultsLocked (exit 3). It is
@@ -59,3 +60,17 @@ def results_lock(settings: Settings, label: str) -> Iterator[None]:
             del _held[path]
     finally:
         os.close(fd)
+
+
+@contextmanager
+def build_lock(directory: Path) -> Iterator[None]:
+    """Wait for, then hold, an exclusive lock on `directory`/.build.lock: one process at a time builds or fetches
+    into that directory (Maven's copy into target/lib fails when two write it at once), and the others, once let in,
+    find the build done."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / ".build.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock

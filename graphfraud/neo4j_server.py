@@ -20,10 +20,12 @@ from pathlib import Path
 from .config import REPO_ROOT, Settings
 from .db import Graph
 from .errors import DatabaseUnavailable, GraphfraudError, UsageError
+from .locks import build_lock
 
 LAUNCHER_DIR = REPO_ROOT / "launcher"
 LAUNCHER_JAR = LAUNCHER_DIR / "target" / "graphfraud-neo4j-launcher-1.0.jar"
 LAUNCHER_LIB = LAUNCHER_DIR / "target" / "lib"
+LAUNCHER_BUILT = LAUNCHER_DIR / "target" / ".built"  # written after a whole build: the jar and every lib are there
 
 
 @dataclass
@@ -51,16 +53,21 @@ def _require_tool(name: str, what: str) -> str:
 
 
 def build_launcher(force: bool = False) -> None:
-    """Build the launcher and fetch Neo4j's jars with Maven (once; Maven caches downloads in ~/.m2)."""
+    """Build the launcher and fetch Neo4j's jars with Maven (once; Maven caches downloads in ~/.m2). Two processes
+    starting servers in a fresh checkout build it once: the second waits for the first (build_lock)."""
     _require_tool("java", "openjdk-17-jre-headless")
-    if LAUNCHER_JAR.exists() and LAUNCHER_LIB.is_dir() and not force:
+    if LAUNCHER_BUILT.exists() and not force:
         return
     mvn = _require_tool("mvn", "maven")
-    proc = subprocess.run([mvn, "-q", "-B", "-f", str(LAUNCHER_DIR / "pom.xml"), "package", "-DskipTests"],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise ServerError(f"building the Neo4j launcher with Maven failed:\n{tail}")
+    with build_lock(LAUNCHER_BUILT.parent):
+        if LAUNCHER_BUILT.exists() and not force:  # built by the process we waited for
+            return
+        proc = subprocess.run([mvn, "-q", "-B", "-f", str(LAUNCHER_DIR / "pom.xml"), "package", "-DskipTests"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+            raise ServerError(f"building the Neo4j launcher with Maven failed:\n{tail}")
+        LAUNCHER_BUILT.touch()  # last: a build killed half-way is built again
 
 
 def _pid_file(settings: Settings) -> Path:

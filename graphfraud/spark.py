@@ -26,6 +26,7 @@ import polars as pl
 from . import rules as r
 from .db import load_cypher
 from .errors import GraphfraudError, UsageError
+from .locks import build_lock
 from .neo4j_server import machine_memory_bytes
 from .validate import (IGNORED_DIRS, OPTIONAL, REQUIRED, SourceFile, header_columns, input_format, is_uri,
                        row_as_read)
@@ -47,15 +48,20 @@ SPARK_TIMESTAMP_FORMATS = tuple(f"yyyy-MM-dd{sep}HH:mm:ss[.SSSSSSSSS]{zone}"
 def connector_jars() -> list[Path]:
     """The Neo4j Connector for Apache Spark and its dependencies (spark/pom.xml), fetched by Maven the first time."""
     lib = JARS_DIR / "target" / "lib"
-    if not any(lib.glob("neo4j-connector-apache-spark*.jar")):
+    built = JARS_DIR / "target" / ".built"  # written after a whole fetch: a fetch killed half-way is done again
+    if not built.exists():
         mvn = shutil.which("mvn")
         if mvn is None:
             raise UsageError("the Spark engine fetches the Neo4j connector with Maven: install maven")
-        proc = subprocess.run([mvn, "-q", "-B", "-f", str(JARS_DIR / "pom.xml"), "dependency:copy-dependencies",
-                               f"-DoutputDirectory={lib}", "-DincludeScope=runtime"], capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
-            raise GraphfraudError(f"fetching the Neo4j Spark connector with Maven failed:\n{tail}")
+        with build_lock(built.parent):  # two jobs starting at once fetch once; the second waits for the first
+            if not built.exists():
+                proc = subprocess.run([mvn, "-q", "-B", "-f", str(JARS_DIR / "pom.xml"),
+                                       "dependency:copy-dependencies", f"-DoutputDirectory={lib}",
+                                       "-DincludeScope=runtime"], capture_output=True, text=True)
+                if proc.returncode != 0:
+                    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
+                    raise GraphfraudError(f"fetching the Neo4j Spark connector with Maven failed:\n{tail}")
+                built.touch()
     return sorted(lib.glob("*.jar"))
 
 
