@@ -427,10 +427,14 @@ def _setup_logging(settings_: Settings, name: str) -> Path:
 
 
 def _print_night(s: dict[str, Any]) -> None:
+    from graphfraud.report import challenge_line
+
     ch = s.get("ring_changes", {})
     out.print(f"[bold]{s['date']}[/bold]: {s['status']} · model {s.get('model_version')}"
               + (f" · retrained ({s.get('retrain_reason')})" if s.get("retrained") else "")
               + (f" · drift PSI {s['drift_psi']}" if s.get("drift_psi") is not None else ""))
+    if line := challenge_line(s.get("challenge")):
+        out.print(f"  {line}", soft_wrap=True)
     load = s.get("load", {})
     out.print(f"  loaded {load.get('rows_loaded', 0):,} of {load.get('rows_read', 0):,} rows "
               f"({load.get('rows_already_present', 0):,} already present, {load.get('rows_quarantined', 0):,} quarantined)")

@@ -122,6 +122,7 @@ th{{background:#f1f3f5}}.muted{{color:#868e96}}.rings{{display:flex;flex-wrap:wr
 <p>Status <b>{e(s.get('status', '?'))}</b> · model <code>{e(str(s.get('model_version')))}</code>
 {'· <b>retrained</b> (' + e(str(s.get('retrain_reason'))) + ')' if s.get('retrained') else ''}
 · drift PSI {s.get('drift_psi') if s.get('drift_psi') is not None else 'n/a'}</p>
+{f'<p>Retraining: {e(line)}</p>' if (line := challenge_line(s.get('challenge'))) else ''}
 <div>"""]
     for label, key in (("new rings", "new"), ("returned", "returned"), ("grown", "grown"), ("merged", "merged"),
                        ("dissolved", "dissolved")):
@@ -203,6 +204,29 @@ def _triage_examples(t: dict[str, int] | None) -> str:
         return "n/a"
     out = f"{t['fraud_verdicts']} fraud / {t['legit_verdicts']} legit"
     return out + (f" ({t['legit_verdicts_left_out']} left out: known fraud inside)" if t["legit_verdicts_left_out"] else "")
+
+
+def challenge_line(c: dict[str, Any] | None) -> str | None:
+    """What tonight's retraining decided, in one sentence with the figures it decided on (None: no retraining).
+    A "retrained" flag alone hides whether the new model went live, and on how few fraud cards that was decided."""
+    if not c:
+        return None
+    if c.get("first_model"):
+        return f"first model {c['version']} trained on everything known tonight and promoted"
+    if c.get("reused"):
+        return f"{c['version']} was promoted by an earlier run of this night"
+    cand, cur = c.get("candidate_auprc"), c.get("current_auprc")
+    cards = (f"{c.get('holdout_cards', 0):,} cards neither model knew and no analyst judged (hold-out from "
+             f"{str(c.get('holdout_start', '?'))[:10]})")
+    if cur is None:
+        figures = f"no fraud by tonight among the {cards}, so nothing to compare"
+    else:
+        figures = (f"hold-out AUPRC {cand if cand is not None else 'n/a'} against the current model's {cur}, on "
+                   f"{cards}, {c.get('holdout_fraud', 0)} of them fraud by tonight")
+    if c.get("promoted"):
+        how = " (refitted on everything known tonight)" if c.get("refit") else ""
+        return f"candidate {c['version']} promoted{how}: {figures}"
+    return f"candidate {c['version']} not promoted, the current model stays: {figures}"
 
 
 def write_report(summary: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:

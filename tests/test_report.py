@@ -6,7 +6,7 @@ import json
 import numpy as np
 
 from graphfraud.nightly import SCORE_BINS, psi, ring_changes, score_hist
-from graphfraud.report import browser_link, write_report
+from graphfraud.report import browser_link, challenge_line, write_report
 
 
 def _summary() -> dict:
@@ -37,6 +37,31 @@ def test_report_files_name_the_new_rings(tmp_path):
         assert text in page
     assert page.count('src="data:image/png;base64,') == 2  # the score histogram and the new ring's drawing
     assert json.loads(json_path.read_text())["ring_changes"]["new"][0]["ring_id"] == "R-abc123"
+
+
+def test_the_retraining_line_says_whether_the_candidate_went_live_and_on_how_much_fraud(tmp_path):
+    """A night that retrained but kept the current model must not read like one that changed models."""
+    lost = {"version": "nightly-2026-02-23", "promoted": False, "reused": False,
+            "holdout_start": "2026-02-17T00:00:00+00:00", "holdout_cards": 9376, "holdout_fraud": 9,
+            "candidate_auprc": 0.0816, "current_auprc": 0.2}
+    assert challenge_line(lost) == (
+        "candidate nightly-2026-02-23 not promoted, the current model stays: hold-out AUPRC 0.0816 against the "
+        "current model's 0.2, on 9,376 cards neither model knew and no analyst judged (hold-out from 2026-02-17), "
+        "9 of them fraud by tonight")
+    won = {**lost, "promoted": True, "refit": True, "candidate_auprc": 0.3}
+    assert challenge_line(won).startswith("candidate nightly-2026-02-23 promoted (refitted on everything known "
+                                          "tonight): hold-out AUPRC 0.3 against the current model's 0.2")
+    empty = {**lost, "promoted": True, "holdout_fraud": 0, "candidate_auprc": None, "current_auprc": None}
+    assert challenge_line(empty) == ("candidate nightly-2026-02-23 promoted: no fraud by tonight among the 9,376 cards"
+                                     " neither model knew and no analyst judged (hold-out from 2026-02-17), so nothing"
+                                     " to compare")
+    assert challenge_line({"version": "nightly-2026-01-30", "promoted": True, "reused": False,
+                           "first_model": True}) == ("first model nightly-2026-01-30 trained on everything known "
+                                                     "tonight and promoted")
+    assert challenge_line(None) is None
+    page = write_report({**_summary(), "challenge": lost}, tmp_path / "r")[0].read_text()
+    assert "Retraining: candidate nightly-2026-02-23 not promoted, the current model stays" in page
+    assert "Retraining:" not in write_report(_summary(), tmp_path / "s")[0].read_text()
 
 
 def test_psi_and_histogram():
