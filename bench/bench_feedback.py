@@ -6,7 +6,8 @@ the last --nights days. In the feedback arm a simulated analyst then reviews the
 night (the `review_queue` query) and records a verdict on each (`verdicts.record`), answering from the world's
 truth, wrong with probability --error: a ring is fraud when at least half of its cards are ring members in the
 truth. The next nights train on these verdicts, hold back cleared rings (verdicts.hold_back_cleared) and new rings
-like those the analyst cleared (triage.py).
+like those the analyst cleared (triage.py: only once there are settings.triage_min_each ring verdicts of each kind,
+80 by default, more than two weeks give; GRAPHFRAUD_TRIAGE_MIN_EACH=1 measures it as the runs before that default).
 
 Per night and arm it prints:
 - the rings raised for the first time that night (ids not current the night before) and their precision, judged as
@@ -241,7 +242,7 @@ def main() -> None:
             neo4j_server.stop(settings)
     judged = runs["with"][1]
     result = {"transactions": args.transactions, "nights": args.nights, "k": args.k, "error": args.error,
-              "seed": args.seed, "scenario": args.scenario, "arms": {}}
+              "seed": args.seed, "scenario": args.scenario, "triage_min_each": settings.triage_min_each, "arms": {}}
     for arm in ARMS:
         nights = runs[arm][0]
         for night in nights:

@@ -74,9 +74,10 @@ class Settings:
     # it (relative to its size when judged), or when a new member is known as fraud
     ring_memory_runs: int = 7  # a ring found again after it went missing takes back its id if one of the last this
     # many scoring runs found it (its verdicts follow it; the nightly report lists it as returned, not new); 0: off
-    triage_min_each: int = 1  # ring triage (triage.py) learns from ring verdicts once there are this many of each
-    # kind, fraud and legit (1: as soon as both kinds exist; its logistic regression's prior and L2 keep a lone
-    # legit verdict from holding back rings unlike it); 0: off
+    triage_min_each: int = 80  # ring triage (triage.py) holds back new rings only once there are this many ring
+    # verdicts of each kind, fraud and legit: 10 per feature of its logistic regression (8), the usual events-per-
+    # variable floor. With 1 (both kinds exist), a few legit verdicts held back fraud rings and no false one (dev
+    # world card_present 315, test world 322). 0: off
     triage_below: float = 0.5  # a ring new tonight that the triage model gives less than this chance of being
     # judged fraud is held back (listed in the nightly report), unless a member is known as fraud
 

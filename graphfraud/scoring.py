@@ -46,7 +46,7 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
                  cfg: RingConfig | None = None, run_id: str | None = None, started: datetime | None = None,
                  batch_size: int = 20_000, top: int = 10,
                  ring_scores: dict[str, np.ndarray] | None = None, reraise_growth: float = 0.5,
-                 ring_memory_runs: int = 7, triage_min_each: int = 1, triage_below: float = 0.5) -> dict[str, Any]:
+                 ring_memory_runs: int = 7, triage_min_each: int = 80, triage_below: float = 0.5) -> dict[str, Any]:
     """Rings from `ring_scores` (default: `scores`; ids made stable against the graph's current rings and those the
     last `ring_memory_runs` runs found), less those analysts cleared that did not change materially
     (verdicts.hold_back_cleared) and new ones that look like rings analysts cleared (triage.hold_back_triaged),

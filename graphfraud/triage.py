@@ -10,7 +10,8 @@ Triage decides what analysts are shown, not risk: the members of a ring held bac
 scores (scoring.score_export), while a ring an analyst cleared loses it.
 The model is fitted at each scoring run on the latest verdict of every judged ring (but a legit verdict on a ring
 with a member known as fraud: training_examples), and only once there are at least `min_each` verdicts of each
-kind; until then nothing is held back. Without verdicts it changes nothing.
+kind (settings.triage_min_each, 80 by default: ten per feature); until then nothing is held back. Without
+verdicts it changes nothing.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphfraud.config import Settings
 from graphfraud.rings import Ring, RingMember
 from graphfraud.triage import FEATURES, fit_triage, hold_back_triaged, ring_features, training_examples
 
@@ -42,6 +43,16 @@ def test_no_model_until_both_kinds_of_verdict_reach_the_minimum():
     assert fit_triage(fraud + legit, 0) is None  # 0: triage off
     model = fit_triage(fraud + legit, 2)
     assert (model.n_fraud, model.n_legit) == (4, 2)
+
+
+def test_by_default_a_weeks_verdicts_are_too_few_to_hold_anything_back():
+    """The default asks for 10 verdicts of each kind per feature (80): a few legit verdicts among a few dozen fraud
+    ones, what K = 10 reviews a night give in two weeks, fit nothing (with 1 they held back fraud rings)."""
+    default = Settings().triage_min_each
+    assert default == 10 * len(FEATURES)
+    judged = [(like(TESTERS, k % 8), "fraud") for k in range(79)] + [(like(SHOPPERS, k), "legit") for k in range(79)]
+    assert fit_triage(judged, default) is None
+    assert fit_triage(judged + [(like(SHOPPERS, 1), "legit"), (like(TESTERS, 1), "fraud")], default) is not None
 
 
 def test_a_new_ring_like_the_cleared_ones_is_held_back_unless_known_or_carrying_known_fraud():

@@ -330,6 +330,6 @@ def _triage_runs(fresh, export, scores) -> dict[int, dict]:
         score_export(fresh, export, low, "m1", blind, run_id=f"run-{n - 1}", started=T + timedelta(hours=n - 1))
         assert previous_rings(fresh) == {}
         runs[n] = score_export(fresh, export, scores, "m1", run_id=f"run-{n}", started=T + timedelta(hours=n),
-                               ring_memory_runs=0, triage_below=bar)
+                               ring_memory_runs=0, triage_min_each=1, triage_below=bar)
         runs[n]["risk"] = fresh.run_text(risk)[1]
     return runs
