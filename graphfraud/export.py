@@ -12,6 +12,9 @@ Entity labels (1 fraud, 0 confirmed legit, -1 unknown):
                    transactions (a popular merchant that received a few camouflage fraud payments is not itself
                    fraudulent), else -1.
   A confirmed label (fraud -> 1, legit -> 0) known before the cut-off always wins.
+  A fraud label that comes only from membership of a ring an analyst judged fraud is `inferred`: the verdict was on
+  the ring, and a ring can sweep in bystanders (a household sharing a device with it), so training weighs it like an
+  unlabelled entity rather than a confirmed one and never shows it as known fraud to the model (fit.py, predict.py).
 Training treats unknown as negative (positive-unlabelled learning); evaluation scores only entities not labelled
 fraud at the cut-off.
 """
@@ -22,7 +25,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -58,6 +61,9 @@ class GraphExport:
     label_times: dict[str, np.ndarray]  # node type -> int64 epoch ms when the label became known, or -1
     cutoff: datetime  # nothing at or after it is in the export
     fingerprint: str  # hash of node ids, edges and feature schema
+    # node type -> bool: fraud (label 1) only as a member of a ring an analyst judged fraud, with no evidence of its
+    # own (no chargeback, no verdict or label file on it): entity_labels; training weighs these below confirmed ones
+    inferred: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def utc(dt: datetime) -> datetime:
@@ -178,7 +184,9 @@ def read_label_events(graph: Graph, horizon: datetime) -> pl.DataFrame:
 def confirmed_as_of(events: pl.DataFrame, horizon_ms: int) -> pl.DataFrame:
     """One confirmed label per entity from the label events known before `horizon_ms`: the entity's latest verdict
     (a direct one winning a tie; one through a ring judged legit withdraws, labelling nobody), then the later of
-    that and its file label, the verdict winning a tie. Events without source/direct columns are file labels."""
+    that and its file label, the verdict winning a tie. Events without source/direct columns are file labels.
+    `direct` says whether the label was given on the entity itself (a file label, a verdict ON it) or through a ring
+    judged fraud."""
     if "source" not in events.columns:
         events = events.with_columns(source=pl.lit("file"), direct=pl.lit(True))
     e = events.filter(pl.col("labelled_ms").fill_null(0) < horizon_ms)
@@ -187,12 +195,12 @@ def confirmed_as_of(events: pl.DataFrame, horizon_ms: int) -> pl.DataFrame:
         keys, keep="last", maintain_order=True).filter(pl.col("direct") | (pl.col("label") == 1))
     both = pl.concat([e.filter(pl.col("source") != "verdict"), verdict])  # files first: a verdict wins a tie
     return both.sort("labelled_ms", nulls_last=False, maintain_order=True).unique(
-        keys, keep="last", maintain_order=True).drop("direct")
+        keys, keep="last", maintain_order=True)
 
 
 def read_confirmed(graph: Graph, horizon: datetime) -> pl.DataFrame:
     """Confirmed labels known before `horizon`, one per entity: entity_type, entity_id, label (1/0), labelled_ms,
-    source (file | verdict), resolved by `confirmed_as_of`."""
+    source (file | verdict), direct (False: through a ring judged fraud), resolved by `confirmed_as_of`."""
     return confirmed_as_of(read_label_events(graph, horizon), int(utc(horizon).timestamp() * 1000))
 
 
@@ -204,8 +212,9 @@ def _is_fraud(value: object) -> int:
 
 
 def entity_labels(node_type: str, ids: list[str], n_tx: np.ndarray, chargebacks: pl.DataFrame,
-                  confirmed: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (int8: 1/0/-1) and the epoch ms they became known (or -1), per index, by the rules in the docstring."""
+                  confirmed: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels (int8: 1/0/-1), the epoch ms they became known (or -1), and whether a fraud label is only inferred
+    from membership of a ring judged fraud (bool; see GraphExport.inferred), per index, by the module's rules."""
     index = pl.DataFrame({"id": ids, "idx": np.arange(len(ids))}, schema={"id": pl.String, "idx": pl.Int64})
     labels = np.full(len(ids), -1, dtype=np.int8)
     times = np.full(len(ids), -1, dtype=np.int64)
@@ -224,9 +233,13 @@ def entity_labels(node_type: str, ids: list[str], n_tx: np.ndarray, chargebacks:
         times[idx[fraud]] = cb["nth_ms"].to_numpy()[fraud]
     conf = confirmed.filter(pl.col("entity_type") == node_type).join(index, left_on="entity_id", right_on="id")
     cidx = conf["idx"].to_numpy()
+    charged = labels == 1  # fraud on chargebacks of its own, before any confirmed label overrides it
     labels[cidx] = conf["label"].to_numpy()
     times[cidx] = conf["labelled_ms"].fill_null(-1).to_numpy()
-    return labels, times
+    inferred = np.zeros(len(ids), dtype=bool)
+    if "direct" in conf.columns:
+        inferred[cidx] = (conf["label"].to_numpy() == 1) & ~conf["direct"].to_numpy()
+    return labels, times, inferred & ~charged
 
 
 def label_sources(labels: dict[str, np.ndarray], ids: dict[str, list[str]],
@@ -267,13 +280,14 @@ def build_export(tx: pl.DataFrame, chargebacks: pl.DataFrame, confirmed: pl.Data
                              n_declined=pl.col("n_declined").cast(pl.Int64), first_ts="first_ts",
                              last_ts="last_ts").sort("src", "dst")
 
-    labels, label_times = {}, {}
+    labels, label_times, inferred = {}, {}, {}
     for t in types:
-        labels[t], label_times[t] = entity_labels(t, ids[t], features[t]["n_tx"].to_numpy(), chargebacks, confirmed)
+        labels[t], label_times[t], inferred[t] = entity_labels(t, ids[t], features[t]["n_tx"].to_numpy(),
+                                                               chargebacks, confirmed)
 
     data = to_heterodata(ids, edges)
     return GraphExport(data=data, ids=ids, features=features, edges=edges, labels=labels, label_times=label_times,
-                       cutoff=cutoff, fingerprint=fingerprint(ids, edges, features))
+                       cutoff=cutoff, fingerprint=fingerprint(ids, edges, features), inferred=inferred)
 
 
 def conform(data: pl.DataFrame | dict | list, schema: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -255,6 +255,14 @@ def model_inputs(export, stats: FeatureStats) -> tuple[dict[str, torch.Tensor], 
     return x, edge_index
 
 
+def inferred_mask(inferred: dict[str, np.ndarray] | None, node_type: str, n: int) -> np.ndarray:
+    """Which of the `n` entities of `node_type` are fraud only by inference from a ring verdict
+    (export.GraphExport.inferred): the label trick never shows them as known fraud. All False without `inferred`."""
+    if inferred is None or node_type not in inferred:
+        return np.zeros(n, dtype=bool)
+    return np.asarray(inferred[node_type], dtype=bool)
+
+
 def with_known_fraud(x: dict[str, torch.Tensor], labels: dict[str, np.ndarray],
                      shown: dict[str, np.ndarray] | None = None) -> dict[str, torch.Tensor]:
     """The label trick (Wang & Leskovec; Shi et al. 2021): append one input column per node type, 1.0 for entities

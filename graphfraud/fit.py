@@ -18,7 +18,7 @@ from sklearn.metrics import average_precision_score
 
 from . import distributed, heap
 from .errors import GraphfraudError
-from .features import with_known_fraud
+from .features import inferred_mask, with_known_fraud
 from .model import adjacency
 from .sampler import NeighborSampler
 
@@ -86,7 +86,7 @@ def seed_everything(seed: int) -> None:
 def bce_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], idx: dict[str, torch.Tensor],
              pos_weight: dict[str, torch.Tensor], weight: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """Sum over node types of class-weighted binary cross-entropy on the entities in `idx`, each entity's term times
-    its `weight` (negative_weights; default 1). With no such entity (a sampled batch of unlabelled types only) it is
+    its `weight` (label_weights; default 1). With no such entity (a sampled batch of unlabelled types only) it is
     a zero still connected to the logits, so backward() works and a data-parallel step stays in step with the other
     processes."""
     total = sum((v.sum() * 0.0 for v in logits.values()), torch.zeros(()))
@@ -98,15 +98,29 @@ def bce_loss(logits: dict[str, torch.Tensor], labels: dict[str, torch.Tensor], i
     return total
 
 
-def negative_weights(labels: dict[str, np.ndarray], pos_weight: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Per entity, the weight of its loss term: a confirmed negative (label 0: an analyst's legit verdict on the
-    entity, a legit file label) counts as much as a known positive (pos_weight); an unlabelled entity (-1), a
-    negative only by default in positive-unlabelled training and sometimes fraud nobody reported, counts 1. Without
-    this a legit verdict taught the model nothing: 0 and -1 were the same target. A ring judged legit labels none of
-    its members (export.confirmed_as_of): it is a verdict on the ring, and when most raised rings are fraud a legit
-    one is as likely an analyst's error, which weighted like this would teach a fraud ring's members as legit."""
-    return {t: torch.from_numpy(np.where(v == 0, float(pos_weight[t]) if t in pos_weight else 1.0, 1.0)
-                                .astype(np.float32)) for t, v in labels.items()}
+def label_weights(labels: dict[str, np.ndarray], pos_weight: dict[str, torch.Tensor],
+                  inferred: dict[str, np.ndarray] | None = None) -> dict[str, torch.Tensor]:
+    """Per entity, the weight of its loss term (times pos_weight for a positive, in bce_loss).
+
+    A confirmed negative (label 0: an analyst's legit verdict on the entity, a legit file label) counts as much as a
+    known positive (pos_weight); an unlabelled entity (-1), a negative only by default in positive-unlabelled
+    training and sometimes fraud nobody reported, counts 1. Without this a legit verdict taught the model nothing: 0
+    and -1 were the same target. A ring judged legit labels none of its members (export.confirmed_as_of): it is a
+    verdict on the ring, and when most raised rings are fraud a legit one is as likely an analyst's error, which
+    weighted like this would teach a fraud ring's members as legit.
+
+    For the same reason a positive only `inferred` from a ring judged fraud (export.GraphExport.inferred) counts 1
+    in all, like an unlabelled entity, not pos_weight like a confirmed one: the verdict was on the ring, which may
+    have swept in bystanders, and at full weight each such household card taught the model that its neighbours are
+    fraud."""
+    out = {}
+    for t, v in labels.items():
+        pw = float(pos_weight[t]) if t in pos_weight else 1.0
+        w = np.where(v == 0, pw, 1.0)
+        if inferred is not None and t in inferred:
+            w = np.where(inferred[t] & (v == 1), 1.0 / pw, w)
+        out[t] = torch.from_numpy(w.astype(np.float32))
+    return out
 
 
 @torch.no_grad()
@@ -166,13 +180,14 @@ def _minibatch_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x
 def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_index: dict,
         labels: dict[str, np.ndarray], split: Split, epochs: int, patience: int,
         progress: Progress | None = None, label_input: bool = False, seed: int = 0,
-        minibatch: MiniBatch | None = None) -> FitResult:
+        minibatch: MiniBatch | None = None, inferred: dict[str, np.ndarray] | None = None) -> FitResult:
     """Training with early stopping on mean validation AUPRC; the best epoch's weights are kept. Full-batch (one
     step per epoch on the whole graph), or with `minibatch` one pass over the targets in sampled batches.
 
     With `label_input` (the label trick), each epoch shows a fresh random SHOW_SHARE of the training entities' labels
     as an input column and trains on the others only; validation shows every training label and none of the
-    held-out ones, as scoring later shows every label known at the time."""
+    held-out ones, as scoring later shows every label known at the time. Positives `inferred` from a ring verdict
+    are trained on at a lower weight (label_weights) and never shown."""
     y = {t: torch.from_numpy((v == 1).astype(np.float32)) for t, v in labels.items()}
     pos_weight = {}
     for t, i in split.train.items():
@@ -183,10 +198,11 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
     if not pos_weight:
         raise GraphfraudError("no entity is labelled fraud before the cut-off: no chargebacks known yet; "
                               "choose a later --cutoff or load chargebacks")
-    weight = negative_weights(labels, pos_weight)
+    weight = label_weights(labels, pos_weight, inferred)
     rng = np.random.default_rng(seed)
     in_train = {t: np.isin(np.arange(len(v)), split.train[t]) for t, v in labels.items()}
-    x_val = with_known_fraud(x, labels, in_train) if label_input else x
+    showable = {t: m & ~inferred_mask(inferred, t, len(m)) for t, m in in_train.items()}
+    x_val = with_known_fraud(x, labels, showable) if label_input else x
     best_score, best_epoch, best_state, best_val = -float("inf"), 0, copy.deepcopy(model.state_dict()), {}
     history: list[float] = []
     losses: list[float] = []
@@ -202,7 +218,7 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
     edge_index = adjacency(edge_index, {t: v.shape[0] for t, v in x.items()})  # converted once, not every epoch
     for epoch in range(1, epochs + 1):
         if label_input:
-            shown = {t: in_train[t] & (rng.random(len(m)) < SHOW_SHARE) for t, m in in_train.items()}
+            shown = {t: showable[t] & (rng.random(len(m)) < SHOW_SHARE) for t, m in in_train.items()}
             x_epoch = with_known_fraud(x, labels, shown)
             idx = {t: torch.from_numpy(np.flatnonzero(in_train[t] & ~shown[t])) for t in in_train}
         else:
@@ -229,7 +245,8 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: dict, edge_
 def fit_members(model: torch.nn.Module, make_optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer],
                 x: dict, edge_index: dict, labels: dict[str, np.ndarray], split: Split | list[Split], epochs: int,
                 patience: int, progress: Progress | None = None, label_input: bool = False, seed: int = 0,
-                minibatch: MiniBatch | None = None, reuse_memory: bool = True) -> list[FitResult]:
+                minibatch: MiniBatch | None = None, reuse_memory: bool = True,
+                inferred: dict[str, np.ndarray] | None = None) -> list[FitResult]:
     """Fit each member of a seed ensemble (model.members) on its own: member k from seed + k, with its own optimiser
     and early stopping, on `split` (held out from the whole ensemble) or on its own of a list of splits (member k on
     split k: member_splits). The best weights are loaded into each member. With `reuse_memory` freed tensors' memory
@@ -245,7 +262,7 @@ def fit_members(model: torch.nn.Module, make_optimizer: Callable[[torch.nn.Modul
             note = (lambda stage, done, total, text, k=k: progress(stage, done, total, f"model {k + 1}/{n}  {text}")
                     ) if progress and n > 1 else progress
             r = fit(member, make_optimizer(member), x, edge_index, labels, splits[k % len(splits)], epochs, patience,
-                    note, label_input=label_input, seed=seed + k, minibatch=minibatch)
+                    note, label_input=label_input, seed=seed + k, minibatch=minibatch, inferred=inferred)
             member.load_state_dict(r.state)
             results.append(r)
             heap.release_free_memory()  # the next member starts from live memory, not this one's fragmented peak
@@ -260,7 +277,8 @@ def platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 @torch.no_grad()
 def out_of_fold_logits(model: torch.nn.Module, x: dict, edge_index: dict, labels: dict[str, np.ndarray],
-                       splits: list[Split], label_input: bool) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                       splits: list[Split], label_input: bool, inferred: dict[str, np.ndarray] | None = None
+                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Each member's logits on the entities it held out, computed as its validation saw them (its training labels
     shown when `label_input`): ({type: logits}, {type: indices}) over the union of the members' held-out folds. An
     entity held out by several members (folds wrap) gets the mean of their logits. Only node types whose every fold
@@ -274,7 +292,8 @@ def out_of_fold_logits(model: torch.nn.Module, x: dict, edge_index: dict, labels
     count = {t: np.zeros(len(labels[t]), np.int64) for t in types}
     for k, member in enumerate(model.members):
         s = splits[k % len(splits)]
-        shown = {t: np.isin(np.arange(len(v)), s.train[t]) for t, v in labels.items()}
+        shown = {t: np.isin(np.arange(len(v)), s.train[t]) & ~inferred_mask(inferred, t, len(v))
+                 for t, v in labels.items()}
         logits = member(with_known_fraud(x, labels, shown) if label_input else x, edge_index)
         for t in types:
             i = s.val[t]

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .export import GraphExport
-from .features import model_inputs, with_known_fraud
+from .features import inferred_mask, model_inputs, with_known_fraud
 from .models import ModelBundle, check_schema
 from .registry import CARD, binding_types
 
@@ -22,8 +22,10 @@ def predict(bundle: ModelBundle, export: GraphExport, propagate_alpha: float | N
     one step of prediction propagation (`propagate`; alpha from the model's settings unless given, 0 = off)."""
     check_schema(bundle, *schema_of(export))
     x, edge_index = model_inputs(export, bundle.stats)
-    if bundle.config.label_input:  # every label known at the export's cut-off is an input (the label trick)
-        x = with_known_fraud(x, export.labels)
+    if bundle.config.label_input:  # every label known at the export's cut-off is an input (the label trick), but
+        # not fraud only inferred from a ring verdict, which training never showed either (fit.label_weights)
+        x = with_known_fraud(x, export.labels, {t: ~inferred_mask(export.inferred, t, len(v))
+                                                for t, v in export.labels.items()})
     bundle.model.eval()
     probs = bundle.model.probabilities(bundle.model(x, edge_index))
     scores = {t: p.numpy().astype(np.float32) for t, p in probs.items()}

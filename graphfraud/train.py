@@ -39,7 +39,8 @@ class TrainResult:
 
 
 def fit_model(cfg: ModelConfig, settings: Settings, x: dict, edge_index: dict, labels: dict[str, np.ndarray],
-              splits: list[Split], progress: Progress | None = None) -> tuple[dict, list[FitResult]]:
+              splits: list[Split], inferred: dict[str, np.ndarray] | None = None,
+              progress: Progress | None = None) -> tuple[dict, list[FitResult]]:
     """A FraudGNN of `cfg` initialised from the settings' seed and fitted member by member: (its state_dict, the fit
     of each member without its weights). In a process group (distributed.py) every process runs this on its share."""
     seed_everything(settings.seed)
@@ -50,7 +51,7 @@ def fit_model(cfg: ModelConfig, settings: Settings, x: dict, edge_index: dict, l
                          label_input=cfg.label_input, seed=settings.seed,
                          minibatch=MiniBatch(settings.train_batch_size, settings.train_fanout, settings.train_steps)
                          if settings.train_batch_size > 0 else None,
-                         reuse_memory=bool(settings.train_reuse_memory))
+                         reuse_memory=bool(settings.train_reuse_memory), inferred=inferred)
     return model.state_dict(), [dataclasses.replace(r, state={}) for r in fitted]
 
 
@@ -87,12 +88,12 @@ def train(graph_or_export: Graph | GraphExport, settings: Settings, cutoff: date
         if progress:
             progress("train", 0, None, f"data-parallel on {nproc} processes")
         state, fitted = distributed.run_local(nproc, fit_model, cfg, settings, x, edge_index, export.labels, splits,
-                                              progress=progress)
+                                              export.inferred, progress=progress)
     else:
-        state, fitted = fit_model(cfg, settings, x, edge_index, export.labels, splits, progress)
+        state, fitted = fit_model(cfg, settings, x, edge_index, export.labels, splits, export.inferred, progress)
     model = FraudGNN(cfg)
     model.load_state_dict(state)
-    oof, held = out_of_fold_logits(model, x, edge_index, export.labels, splits, label_input)
+    oof, held = out_of_fold_logits(model, x, edge_index, export.labels, splits, label_input, export.inferred)
     platt = calibrate(model, oof, export.labels, held)
 
     root = Path(out_dir) if out_dir is not None else settings.models_dir

@@ -16,7 +16,7 @@ import torch.distributed as dist
 
 from graphfraud import distributed
 from graphfraud.errors import GraphfraudError
-from graphfraud.fit import MiniBatch, bce_loss, fit, negative_weights, split_labels
+from graphfraud.fit import MiniBatch, bce_loss, fit, label_weights, split_labels
 from graphfraud.generate import generate
 from graphfraud.model import ModelConfig, Scorer
 
@@ -83,7 +83,7 @@ def test_ddp_trains_each_process_on_its_share_and_keeps_them_on_the_same_weights
     train = split.train["card"]
     pos_weight = {"card": torch.tensor((((labels["card"][train] == 0).sum()) / (labels["card"][train] == 1).sum()) ** 0.5)}
     y = {t: torch.from_numpy((v == 1).astype(np.float32)) for t, v in labels.items()}
-    w = negative_weights(labels, pos_weight)  # the tiny world's 0s are confirmed negatives: weighted like positives
+    w = label_weights(labels, pos_weight)  # the tiny world's 0s are confirmed negatives: weighted like positives
     with torch.no_grad():
         logits = model(x, edge_index)
         half = [float(bce_loss(logits, y, {"card": torch.from_numpy(train[r::2])}, pos_weight, w)) for r in (0, 1)]

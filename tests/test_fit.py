@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from graphfraud.features import with_known_fraud
-from graphfraud.fit import (bce_loss, calibrate, member_splits, negative_weights, out_of_fold_logits, platt,
+from graphfraud.fit import (bce_loss, calibrate, member_splits, label_weights, out_of_fold_logits, platt,
                             split_labels)
 from graphfraud.model import FraudGNN, ModelConfig
 
@@ -90,13 +90,21 @@ def test_out_of_fold_logits_are_each_members_own():
         assert not np.allclose(logits["card"][at], every[splits[k].val["card"]])  # its own labels were hidden
 
 
-def test_negative_weights_weigh_confirmed_negatives_like_positives():
+def test_label_weights_weigh_confirmed_negatives_like_positives():
     # label 0 (a legit verdict or file label) weighs pos_weight, so clearing a ring teaches the model something;
     # unlabelled (-1) and positives weigh 1 (pos_weight already scales positives inside the loss)
     labels = {"card": np.array([1, 0, -1, 0]), "device": np.array([0, -1])}
-    w = negative_weights(labels, {"card": torch.tensor(4.0)})
+    w = label_weights(labels, {"card": torch.tensor(4.0)})
     assert w["card"].tolist() == [1.0, 4.0, 1.0, 4.0]
     assert w["device"].tolist() == [1.0, 1.0]  # no positives, no pos_weight: nothing to balance against
+
+
+def test_a_positive_inferred_from_a_ring_verdict_weighs_like_an_unlabelled_entity():
+    # inside the loss a positive is scaled by pos_weight (4): the inferred one then counts 4 * 0.25 = 1
+    labels = {"card": np.array([1, 1, 0, -1]), "device": np.array([1, -1])}
+    w = label_weights(labels, {"card": torch.tensor(4.0)}, {"card": np.array([False, True, False, False])})
+    assert w["card"].tolist() == [1.0, 0.25, 4.0, 1.0]
+    assert w["device"].tolist() == [1.0, 1.0]  # no inferred mask for the type: as before
 
 
 def test_bce_loss_applies_the_per_entity_weights():
@@ -104,7 +112,7 @@ def test_bce_loss_applies_the_per_entity_weights():
     y = {"card": torch.tensor([1.0, 0.0])}
     idx = {"card": torch.tensor([0, 1])}
     pw = {"card": torch.tensor(3.0)}
-    w = negative_weights({"card": np.array([1, 0])}, pw)
+    w = label_weights({"card": np.array([1, 0])}, pw)
     # mean of [3 * -log(sigmoid(0)), 3 * -log(1 - sigmoid(2))]: the positive scaled by pos_weight, the negative by w
     expected = (3 * np.log(2) + 3 * np.log1p(np.exp(2.0))) / 2
     assert float(bce_loss(logits, y, idx, pw, w)) == pytest.approx(expected, rel=1e-6)

@@ -186,6 +186,17 @@ def test_train_save_load_and_refuse(small_world, settings, tmp_path):
     for t in first:
         assert first[t].shape == (len(ex.ids[t]),) and np.array_equal(first[t], again[t])
         assert ((first[t] >= 0) & (first[t] <= 1)).all()
+    # the label trick shows known fraud to the model, but not fraud only inferred from a ring verdict: scored as if
+    # unlabelled (and a shown label does move the scores, so the check can fail)
+    bundle = load_model(result.path)
+    shown = predict(bundle, ex, propagate_alpha=0.0)["card"]
+    fraud = int(np.flatnonzero(ex.labels["card"] == 1)[0])
+    ex.inferred["card"] = np.arange(len(ex.ids["card"])) == fraud
+    hidden = predict(bundle, ex, propagate_alpha=0.0)["card"]
+    unlabelled = dataclasses.replace(ex, labels={**ex.labels, "card": np.where(ex.inferred["card"], -1, ex.labels["card"])},
+                                     inferred={})
+    assert np.array_equal(hidden, predict(bundle, unlabelled, propagate_alpha=0.0)["card"])
+    assert not np.array_equal(hidden, shown)
 
     # a model trained on another feature schema (an older graphfraud) is refused, with the differing feature named
     cfg = json.loads((result.path / "config.json").read_text())

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 
 from graphfraud.db import Graph
@@ -102,6 +103,21 @@ def test_entity_verdicts_outrank_ring_verdicts_and_older_file_labels(world, sett
     assert label_sources(ex.labels, ex.ids, read_confirmed(world, at(25))) == {
         "card": {"chargeback": 2, "file": 1, "verdict": 4}, "merchant": {"chargeback": 0, "file": 0, "verdict": 0},
         "device": {"chargeback": 0, "file": 0, "verdict": 0}, "ip": {"chargeback": 0, "file": 0, "verdict": 1}}
+
+
+def test_a_ring_verdict_alone_makes_its_members_inferred_fraud_not_confirmed(world, settings):
+    """Members labelled fraud only through a ring judged fraud are marked `inferred` in the export (training weighs
+    them below confirmed fraud and never shows them as known fraud); a member with a chargeback of its own, or with
+    a verdict of its own, is not."""
+    record(world, settings, [Verdict("fraud", ring_id="R-farm", at=at(12)), Verdict("fraud", ring_id="R-test", at=at(12)),
+                             Verdict("fraud", entity_type="card", entity_id="c_008", at=at(12))])
+    ex = export_graph(world, at(25))  # c_1c3e2575 (R-farm) charged back, reported on the 20th
+    inferred = {(t, ex.ids[t][i]) for t, m in ex.inferred.items() for i in np.flatnonzero(m)}
+    assert inferred == {("card", "c_23b7a267"), ("card", "c_40fbd832"), ("card", "c_50c96bbf"),
+                        ("device", "d_f10e1a51"), ("card", "c_007"), ("card", "c_009"), ("card", "c_010"),
+                        ("ip", "80.160.218.69")}
+    card = {c: int(ex.labels["card"][i]) for i, c in enumerate(ex.ids["card"])}
+    assert card["c_1c3e2575"] == card["c_008"] == card["c_009"] == 1  # all still positives
 
 
 def test_of_two_verdicts_at_the_same_time_the_one_recorded_later_wins(world, settings):
