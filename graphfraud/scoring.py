@@ -61,7 +61,10 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
     rings = assign_ids(rings, previous, recent=recent)
     known_fraud = known_fraud_keys(export)
     cleared = cleared_rings(graph)
-    rings, held, reraised = hold_back_cleared(rings, cleared, known_fraud, reraise_growth)
+    # a cleared ring is raised again on a new member with fraud evidence of its own: one known as fraud only because
+    # another ring was judged fraud is not news about this one (it re-raised a false ring in test world 317)
+    rings, held, reraised = hold_back_cleared(rings, cleared, known_fraud_keys(export, own_evidence=True),
+                                              reraise_growth)
     # members carry their ring's risk, also in a ring triage holds back: it decides what analysts are shown, while
     # a cleared ring's members lost it by an analyst's word
     scores = ring_risk(export, scores, rings, rc)

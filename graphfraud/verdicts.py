@@ -158,7 +158,8 @@ def hold_back_cleared(rings: list[Ring], cleared: dict[str, frozenset[Key]], kno
                       growth: float, threshold: float = 0.5) -> tuple[list[Ring], list[dict], list[dict]]:
     """No alert fatigue: a ring found again after an analyst cleared it (same id, or Jaccard >= threshold with the
     members the legit verdict covered) is held back unless it changed materially: at least `growth` x its judged
-    size in new members, or a new member known as fraud (`known_fraud`: chargebacks, labels, verdicts). A ring raised
+    size in new members, or a new member known as fraud (`known_fraud`: chargebacks, labels, verdicts; the scoring
+    run passes only fraud evidence of the member's own, not a label it inherits from another ring's verdict). A ring raised
     again takes the cleared ring's id, so its verdict history follows it. Returns (rings to raise, held back: ring
     id, reason "cleared", the cleared id, new members; raised again: ring id, what changed, so an analyst who cleared
     it sees why it is back)."""
@@ -188,6 +189,9 @@ def hold_back_cleared(rings: list[Ring], cleared: dict[str, frozenset[Key]], kno
     return raised, held, again
 
 
-def known_fraud_keys(export) -> set[Key]:
-    """(entity_type, entity_id) of every entity an export knows as fraud (label 1)."""
-    return {(t, export.ids[t][i]) for t, y in export.labels.items() for i in np.flatnonzero(y == 1)}
+def known_fraud_keys(export, own_evidence: bool = False) -> set[Key]:
+    """(entity_type, entity_id) of every entity an export knows as fraud (label 1); with `own_evidence`, not those
+    known only as members of another ring judged fraud (export.GraphExport.inferred)."""
+    inferred = export.inferred if own_evidence else {}
+    return {(t, export.ids[t][i]) for t, y in export.labels.items()
+            for i in np.flatnonzero((y == 1) & ~inferred.get(t, np.zeros(len(y), dtype=bool)))}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from graphfraud.export import confirmed_as_of, export_graph, label_sources, read
 from graphfraud.registry import cypher_params
 from graphfraud.rings import Ring, RingMember
 from graphfraud.triage import judged_rings
-from graphfraud.verdicts import Verdict, cleared_rings, hold_back_cleared, record
+from graphfraud.verdicts import Verdict, cleared_rings, hold_back_cleared, known_fraud_keys, record
 
 from conftest import cli
 from test_queries import write_world
@@ -118,6 +119,16 @@ def test_a_ring_verdict_alone_makes_its_members_inferred_fraud_not_confirmed(wor
                         ("ip", "80.160.218.69")}
     card = {c: int(ex.labels["card"][i]) for i, c in enumerate(ex.ids["card"])}
     assert card["c_1c3e2575"] == card["c_008"] == card["c_009"] == 1  # all still positives
+
+
+def test_fraud_evidence_of_its_own_leaves_out_labels_inherited_from_a_ring_verdict():
+    """What re-raises a cleared ring (scoring.score_export): a new member known as fraud by its own chargeback or
+    verdict, not one labelled only because another ring was judged fraud."""
+    ex = SimpleNamespace(ids={"card": ["c1", "c2", "c3"], "device": ["d1"]},
+                         labels={"card": np.array([1, 1, -1]), "device": np.array([1])},
+                         inferred={"card": np.array([False, True, False])})
+    assert known_fraud_keys(ex) == {("card", "c1"), ("card", "c2"), ("device", "d1")}
+    assert known_fraud_keys(ex, own_evidence=True) == {("card", "c1"), ("device", "d1")}
 
 
 def test_of_two_verdicts_at_the_same_time_the_one_recorded_later_wins(world, settings):

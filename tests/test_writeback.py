@@ -310,7 +310,7 @@ def test_a_cleared_ring_that_grew_is_raised_again_as_returned_with_why_and_queue
     finally:  # reset_results keeps verdicts: the module's other tests must not meet them
         fresh.run_text("MATCH (v:Verdict) DETACH DELETE v", write=True)
     new = ring.keys() - part.keys()
-    fraud = sorted(new & known_fraud_keys(export))
+    fraud = sorted(new & known_fraud_keys(export, own_evidence=True))
     assert run["rings_reraised"] == [{
         "ring_id": "R-part", "because": "grew, known fraud joined" if fraud else "grew", "cleared_members": k,
         "new_members": len(new), "new_known_fraud": [f"{t}:{i}" for t, i in fraud[:10]]}]
