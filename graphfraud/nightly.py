@@ -43,6 +43,8 @@ from .writeback import previous_rings, risk_band
 # Fixed score bins for the drift check and the report (fraud probabilities are mostly tiny: fine bins low).
 SCORE_BINS = [0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.85, 1.0000001]
 HOLDOUT_DAYS = 7  # a candidate model is trained up to D-7 and compared with the current one on D-7..D
+BOOTSTRAP_DRAWS = 200  # stratified resamples of the hold-out cards that say how sure a comparison is
+KEEP_LEVEL = 0.95  # the current model stays only when it beats the candidate in at least this share of resamples
 
 log = logging.getLogger("graphfraud.nightly")
 
@@ -109,11 +111,26 @@ def _current_model(settings: Settings) -> Path | None:
         return None
 
 
-def _card_auprc(bundle_dir: Path, export: Any, y: np.ndarray, test: np.ndarray) -> float | None:
-    if test.sum() == 0 or y[test].sum() == 0:
-        return None
-    scores = predict(models.load_model(bundle_dir), export)["card"]
-    return round(float(average_precision_score(y[test], scores[test])), 4)
+def _card_scores(bundle_dir: Path, export: Any) -> np.ndarray:
+    return predict(models.load_model(bundle_dir), export)["card"]
+
+
+def _auprc(y: np.ndarray, scores: np.ndarray) -> float | None:
+    return round(float(average_precision_score(y, scores)), 4) if len(y) and y.sum() else None
+
+
+def current_better_share(y: np.ndarray, candidate: np.ndarray, current: np.ndarray,
+                         draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> float:
+    """Share of stratified bootstrap resamples of the hold-out (fraud and other cards resampled apart, so each draw
+    keeps the fraud count) in which the current model's AUPRC beats the candidate's. The hold-out leaves out judged
+    cards, so with analysts at work it may hold ten fraud cards, and a gap of a few points on ten is noise."""
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
+    wins = 0
+    for _ in range(draws):
+        i = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        wins += average_precision_score(y[i], current[i]) > average_precision_score(y[i], candidate[i])
+    return wins / draws
 
 
 def holdout_set(known: np.ndarray, later: np.ndarray, judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -127,12 +144,28 @@ def holdout_set(known: np.ndarray, later: np.ndarray, judged: np.ndarray) -> tup
     return test, (later == 1).astype(int)
 
 
+def compare(y: np.ndarray, candidate: np.ndarray, current: np.ndarray) -> dict[str, Any]:
+    """The promotion decision on a hold-out (labels `y`, each model's card scores): its fraud count, both AUPRCs,
+    how often the current model wins resamples when it scored higher, and `promoted`: the candidate, unless the
+    current model beat it in at least KEEP_LEVEL of resamples."""
+    out: dict[str, Any] = {"holdout_fraud": int(y.sum()), "candidate_auprc": _auprc(y, candidate),
+                           "current_auprc": _auprc(y, current)}
+    c, k = out["candidate_auprc"], out["current_auprc"]
+    if c is not None and k is not None and k > c:
+        out["current_better_share"] = current_better_share(y, candidate, current)
+    out["promoted"] = out.get("current_better_share", 0.0) < KEEP_LEVEL
+    return out
+
+
 def challenge(graph: Graph, settings: Settings, day: date, end: datetime, current: Path | None,
               progress: Callable | None = None) -> dict[str, Any]:
     """Train (or reuse) tonight's candidate up to end-HOLDOUT_DAYS and compare it with the current model on the
     cards unknown to both models' training that no analyst judged (holdout_set): those whose fraud became known in
-    the held-out days are the positives. When the candidate is at least as good, promote it, or with settings.refit
-    the same recipe trained again on everything known tonight (refit_and_promote)."""
+    the held-out days are the positives. Promote the candidate, or with settings.refit the same recipe trained again
+    on everything known tonight (refit_and_promote), unless the hold-out shows it worse: the current model's AUPRC
+    higher, and higher in at least KEEP_LEVEL of resamples (current_better_share). The candidate, the same recipe
+    on a week more of labels and verdicts, is the default; a lead of a few points on ten fraud cards keeps nothing.
+    """
     version = f"nightly-{day.isoformat()}"
     candidates = settings.models_dir / "candidates"
     promoted_path = settings.models_dir / version
@@ -161,11 +194,8 @@ def challenge(graph: Graph, settings: Settings, day: date, end: datetime, curren
     judged = events.filter((pl.col("source") == "verdict") & (pl.col("entity_type") == CARD))["entity_id"]
     test, y = holdout_set(known, later, np.isin(export.ids[CARD], judged.to_numpy()))
     holdout = {"holdout_start": holdout_start.isoformat(), "holdout_cards": int(test.sum()),
-               "holdout_fraud": int(y[test].sum()),
-               "candidate_auprc": _card_auprc(cand_path, export, y, test),
-               "current_auprc": _card_auprc(current, export, y, test) if current else None}
-    c, k = holdout["candidate_auprc"], holdout["current_auprc"]
-    promote = k is None or (c is not None and c >= k)
+               **compare(y[test], _card_scores(cand_path, export)[test], _card_scores(current, export)[test])}
+    promote = holdout.pop("promoted")
     (cand_path / "nightly.json").write_text(json.dumps({"date": day.isoformat(), "holdout": holdout,
                                                         "promoted": promote}, indent=2))
     if promote and settings.refit:

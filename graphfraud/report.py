@@ -223,6 +223,9 @@ def challenge_line(c: dict[str, Any] | None) -> str | None:
     else:
         figures = (f"hold-out AUPRC {cand if cand is not None else 'n/a'} against the current model's {cur}, on "
                    f"{cards}, {c.get('holdout_fraud', 0)} of them fraud by tonight")
+        if c.get("current_better_share") is not None:  # the current model scored higher: how sure is that?
+            figures += (f"; the current model ahead in {c['current_better_share']:.0%} of resamples of the hold-out"
+                        f" (it stays from 95%)")
     if c.get("promoted"):
         how = " (refitted on everything known tonight)" if c.get("refit") else ""
         return f"candidate {c['version']} promoted{how}: {figures}"

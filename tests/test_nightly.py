@@ -18,7 +18,7 @@ from graphfraud.demo import SAMPLE_DIR, history_files
 from graphfraud.export import export_graph, later_labels
 from graphfraud.ingest import build_graph
 from graphfraud.locks import results_lock
-from graphfraud.nightly import HOLDOUT_DAYS, challenge, holdout_set, run_night
+from graphfraud.nightly import HOLDOUT_DAYS, challenge, compare, current_better_share, holdout_set, run_night
 from graphfraud.train import train
 
 from conftest import cli, wipe
@@ -191,3 +191,28 @@ def test_a_winning_candidate_is_refitted_up_to_tonight_and_that_model_promoted(g
     assert seen.sum() > (export.labels["card"] >= 0).sum()  # the refit knew more cards than the hold-out start did
     nxt = challenge(graph, s, D1, tomorrow, promoted)
     assert nxt["holdout_cards"] == int((~seen).sum())
+
+
+def test_a_lead_that_rests_on_one_fraud_card_is_noise_and_one_on_fifty_is_not():
+    """The promotion test (nightly.challenge keeps the current model only from KEEP_LEVEL of resamples): a current
+    model ahead only because it ranks one of ten fraud cards higher is not surely better (resamples without that
+    card tie); one ranking fifty of a hundred fraud cards above the other cards that the candidate ranks below
+    them is."""
+    y = np.r_[np.ones(10), np.zeros(200)].astype(int)
+    candidate = np.r_[np.linspace(0.9, 0.5, 10), np.linspace(0.8, 0.0, 200)]
+    current = candidate.copy()
+    current[9] = 0.95  # the one card it ranks first, the candidate below 60 other cards
+    share = current_better_share(y, candidate, current)
+    assert 0.5 < share < 0.95  # ahead in the draws holding that card (about 1 - 0.9^10 of them), tied in the rest
+    decided = compare(y, candidate, current)
+    assert decided["current_auprc"] > decided["candidate_auprc"] and decided["promoted"]  # a lead within noise
+
+    y = np.r_[np.ones(100), np.zeros(2000)].astype(int)
+    current = np.r_[np.full(100, 0.9), np.linspace(0.8, 0.0, 2000)]
+    candidate = current.copy()
+    candidate[:50] = 0.3  # half the fraud below most other cards
+    assert current_better_share(y, candidate, current) == 1.0
+    assert compare(y, candidate, current) == {"holdout_fraud": 100, "candidate_auprc": 0.537, "current_auprc": 1.0,
+                                              "current_better_share": 1.0, "promoted": False}
+    assert compare(y, current, candidate)["promoted"] and "current_better_share" not in compare(y, current, candidate)
+    assert current_better_share(y, current, candidate) == 0.0  # swapped: the candidate is the better one

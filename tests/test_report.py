@@ -48,6 +48,10 @@ def test_the_retraining_line_says_whether_the_candidate_went_live_and_on_how_muc
         "candidate nightly-2026-02-23 not promoted, the current model stays: hold-out AUPRC 0.0816 against the "
         "current model's 0.2, on 9,376 cards neither model knew and no analyst judged (hold-out from 2026-02-17), "
         "9 of them fraud by tonight")
+    close = {**lost, "promoted": True, "current_better_share": 0.62}  # ahead, but within noise: promoted
+    assert challenge_line(close).endswith("9 of them fraud by tonight; the current model ahead in 62% of resamples of "
+                                          "the hold-out (it stays from 95%)")
+    assert challenge_line(close).startswith("candidate nightly-2026-02-23 promoted: ")
     won = {**lost, "promoted": True, "refit": True, "candidate_auprc": 0.3}
     assert challenge_line(won).startswith("candidate nightly-2026-02-23 promoted (refitted on everything known "
                                           "tonight): hold-out AUPRC 0.3 against the current model's 0.2")
