@@ -60,18 +60,19 @@ def score_export(graph: Graph, export: Any, scores: dict[str, np.ndarray], model
     previous = previous_rings(graph)
     rings = assign_ids(rings, previous, recent=recent)
     known_fraud = known_fraud_keys(export)
+    # fraud evidence of an entity's own: one known as fraud only because another ring was judged fraud is not news
+    # about this ring (it re-raised a cleared false ring in test world 317, and would let a household ring around a
+    # swept-in card pass triage)
+    own_evidence = known_fraud_keys(export, own_evidence=True)
     cleared = cleared_rings(graph)
-    # a cleared ring is raised again on a new member with fraud evidence of its own: one known as fraud only because
-    # another ring was judged fraud is not news about this one (it re-raised a false ring in test world 317)
-    rings, held, reraised = hold_back_cleared(rings, cleared, known_fraud_keys(export, own_evidence=True),
-                                              reraise_growth)
+    rings, held, reraised = hold_back_cleared(rings, cleared, own_evidence, reraise_growth)
     # members carry their ring's risk, also in a ring triage holds back: it decides what analysts are shown, while
     # a cleared ring's members lost it by an analyst's word
     scores = ring_risk(export, scores, rings, rc)
     judged = judged_rings(graph)
     examples = training_examples(judged, cleared, known_fraud)
     rings, triaged = hold_back_triaged(rings, fit_triage(examples, triage_min_each), {*previous, *recent, *judged},
-                                       known_fraud, triage_below)
+                                       own_evidence, triage_below)
     held += triaged
     legit = sum(v == "legit" for _, v in examples)
     triage = {"fraud_verdicts": len(examples) - legit, "legit_verdicts": legit,

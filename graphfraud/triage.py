@@ -97,8 +97,9 @@ def fit_triage(judged: list[tuple[dict[str, float], str]], min_each: int) -> Tri
 def hold_back_triaged(rings: list[Ring], model: TriageModel | None, known: set[str], known_fraud: set[Key],
                       below: float) -> tuple[list[Ring], list[dict]]:
     """Hold back rings new tonight (id not in `known`: not current, not recently found, never judged) that the
-    triage model puts under `below`, unless a member is known as fraud. Returns (rings to raise, held back: ring id,
-    reason "triage", fraud probability, size, explanation, members as [type, id])."""
+    triage model puts under `below`, unless a member is known as fraud (score_export: on evidence of its own).
+    Returns (rings to raise, held back: ring id, reason "triage", fraud probability, size, explanation, members as
+    [type, id])."""
     if model is None:
         return rings, []
     new = [r for r in rings if r.ring_id not in known and not (r.keys() & known_fraud)]

@@ -133,7 +133,8 @@ def test_known_fraud_anchors_a_ring_the_model_missed_but_one_hit_does_not():
     """The model scores ring_a's cards as clean; two of them are charged back (known at the cut-off): as facts they
     count as scored, so dA/iA (two hits) anchor and the ring is found whole. One charged-back card is not enough
     (a household device with one stolen card is no ring), and without known_fraud nothing is found. (Burst anomaly
-    off: it would find this ring on its own, see the next test.)"""
+    off: it would find this ring on its own, see the next test.) Labels inferred only from another ring's fraud
+    verdict (export.inferred) are no such facts."""
     rows, truth = world()
     cfg = RingConfig(anomaly=1.0)
     for cbs, found in ((("a0", "a1"), True), (("a0",), False)):
@@ -144,6 +145,13 @@ def test_known_fraud_anchors_a_ring_the_model_missed_but_one_hit_does_not():
         if found:
             assert frozenset(truth["ring_a"][1]) not in {
                 frozenset(r.keys()) for r in find_rings(export, s, RingConfig(known_fraud=False, anomaly=1.0))}
+            # the same two labels known only from a verdict on another ring they sat in anchor nothing
+            idx = [export.ids["card"].index(c) for c in cbs]
+            inferred = np.zeros(len(export.ids["card"]), dtype=bool)
+            inferred[idx] = True
+            hearsay = dataclasses.replace(export, inferred={"card": inferred})
+            assert (hearsay.labels["card"][idx] == 1).all()
+            assert frozenset(truth["ring_a"][1]) not in {frozenset(r.keys()) for r in find_rings(hearsay, s, cfg)}
 
 
 def missed_ring_a(export, truth: dict) -> dict[str, np.ndarray]:

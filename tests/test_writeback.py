@@ -4,6 +4,7 @@ tests check ring finding and write-back, not the GNN (tested in test_train/test_
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import time
@@ -253,8 +254,9 @@ def test_triage_holds_back_new_rings_and_leaves_entity_scores_alone(fresh, world
     and one planted ring with a chargeback inside (loud: triage does not learn from it), and judges the others
     fraud; run 2 finds none (every ring retired). Runs 3 and 5 (no ring memory, so the rings found again are new,
     under content ids) each follow a run that retires them: run 3 without triage, run 5 with its bar at 1.0, where
-    every new ring without known fraud inside (quiet) is held back, the cleared loud one held back as cleared.
-    Triage decides what analysts see, not risk: the entity scores of both runs are the same."""
+    every new ring without known fraud inside (quiet) is held back, the cleared loud one held back as cleared. A
+    quiet ring stays quiet with a member known as fraud only from a verdict on another ring (no evidence of its
+    own). Triage decides what analysts see, not risk: the entity scores of both runs are the same."""
     export, _, scores = world
     first = assign_ids(find_rings(export, scores), {})
     for n, r in enumerate(first):
@@ -271,8 +273,14 @@ def test_triage_holds_back_new_rings_and_leaves_entity_scores_alone(fresh, world
     cleared = {"R-x", loud[0].ring_id}
     record(fresh, settings, [Verdict("legit" if r.ring_id in cleared else "fraud", ring_id=r.ring_id, at=T)
                              for r in [*first, extra]])
+    card = next(m.entity_id for m in quiet[0].members if m.entity_type == "card")
+    j = export.ids["card"].index(card)
+    labels = {**export.labels, "card": export.labels["card"].copy()}
+    labels["card"][j] = 1
+    inferred = {t: np.zeros(len(v), dtype=bool) for t, v in export.ids.items()}
+    inferred["card"][j] = True
     try:
-        runs = _triage_runs(fresh, export, scores)
+        runs = _triage_runs(fresh, dataclasses.replace(export, labels=labels, inferred=inferred), scores)
     finally:  # reset_results keeps verdicts: the module's other tests must not meet them
         fresh.run_text("MATCH (v:Verdict) DETACH DELETE v", write=True)
     assert runs[3]["triage"] == runs[5]["triage"] == {
