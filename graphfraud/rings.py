@@ -50,9 +50,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import polars as pl
-from scipy.stats import poisson
 
-from .features import CENSOR_DAYS, SMALL_AMOUNT, burst_anomaly, first_visit_windows, inferred_mask, shop_pair_windows
+from .features import (CENSOR_DAYS, SMALL_AMOUNT, burst_anomaly, first_visit_windows, inferred_mask, poisson_surprise,
+                       shop_pair_windows)
 from .registry import CARD, MERCHANT, binding_types
 
 DAY_MS = 86_400_000
@@ -245,7 +245,7 @@ def decline_surprise(edges: pl.DataFrame, win: pl.DataFrame, prior: float = 100.
     x = x.join(shop, on="dst").with_columns(
         q=((pl.col("K") - pl.col("k") + prior * q0) / (pl.col("M") - pl.col("m") + prior)).clip(1e-5, 1.0)).sort("w")
     k, lam = x["k"].to_numpy(), (x["q"] * x["m"]).to_numpy()
-    return np.where(k > 0, -np.log10(np.maximum(poisson.sf(k - 1, lam), 1e-300)), 0.0)
+    return poisson_surprise(k, lam)
 
 
 def pair_windows(export: Any, censor_days: int) -> tuple[list[str], pl.DataFrame, pl.DataFrame]:

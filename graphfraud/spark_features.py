@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.stats import poisson
 
-from .features import DAY_MS, HOUR_MS, SMALL_AMOUNT, _crowded, feature_names
+from .features import DAY_MS, HOUR_MS, SMALL_AMOUNT, _crowded, feature_names, poisson_surprise
 from .registry import CARD, MERCHANT
 
 if TYPE_CHECKING:
@@ -100,7 +99,7 @@ def _first_visit_surprise(tx: DataFrame) -> DataFrame:
     rows = win.collect()  # one row per merchant-day with first visits: small next to the transactions
     c = np.array([r["c"] for r in rows], dtype=float)
     lam = np.array([r["lam"] for r in rows], dtype=float)
-    surprise = -np.log10(np.maximum(poisson.sf(c - 1, lam), 1e-300)) if rows else np.array([])
+    surprise = poisson_surprise(c, lam) if rows else np.array([])
     spark = tx.sparkSession
     s = spark.createDataFrame([(r["dst"], int(r["day"]), float(x)) for r, x in zip(rows, surprise)],
                               "dst string, day long, s double")

@@ -5,6 +5,8 @@ precedence over file labels, and bad targets or files that record nothing."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from types import SimpleNamespace
@@ -189,6 +191,16 @@ def query(g: Graph, name: str, **params) -> list[dict]:
     from graphfraud.queries import run_query
 
     return [{k: plain(v) for k, v in r.items()} for r in run_query(g, name, {k: str(v) for k, v in params.items()})[1]]
+
+
+def test_the_verdict_command_loads_no_model_library():
+    """An analyst runs `graphfraud verdict` ring after ring: what it imports must not pull in torch, PyG,
+    scikit-learn or scipy.stats, which took it from under 2 s to 7 s a call."""
+    code = ("import sys, graphfraud.db, graphfraud.verdicts\n"  # what cli.py's verdict command imports
+            "print(sorted(m for m in ('torch', 'torch_geometric', 'sklearn', 'scipy.stats') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr[-1000:]
+    assert p.stdout.strip() == "[]"
 
 
 def test_review_queue_history_and_precision_queries(world, settings):
