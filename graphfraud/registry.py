@@ -23,17 +23,19 @@ class EntityType:
     required: bool  # every transaction has one (card and merchant); the others may be empty or absent
     binding: bool  # cards sharing one are bound together (devices, IPs, identities), unlike a merchant they pay
     card_relation: str  # relation of the card -> entity edge type in the HeteroData ("uses": card -uses-> device)
+    nouns: tuple[str, str]  # how a ring's explanation counts it, singular and plural ("IP", "IPs")
 
 
 ENTITIES: tuple[EntityType, ...] = (
-    EntityType("card", "Card", "card_id", "card_id", "MADE", True, False, ""),
-    EntityType("merchant", "Merchant", "merchant_id", "merchant_id", "AT", True, False, "pays"),
-    EntityType("device", "Device", "device_id", "device_id", "ON_DEVICE", False, True, "uses"),
-    EntityType("ip", "IP", "ip", "ip", "FROM_IP", False, True, "via"),
-    EntityType("email", "Email", "email", "email", "WITH_EMAIL", False, True, "has_email"),
-    EntityType("phone", "Phone", "phone", "phone", "WITH_PHONE", False, True, "has_phone"),
+    EntityType("card", "Card", "card_id", "card_id", "MADE", True, False, "", ("card", "cards")),
+    EntityType("merchant", "Merchant", "merchant_id", "merchant_id", "AT", True, False, "pays",
+               ("merchant", "merchants")),
+    EntityType("device", "Device", "device_id", "device_id", "ON_DEVICE", False, True, "uses", ("device", "devices")),
+    EntityType("ip", "IP", "ip", "ip", "FROM_IP", False, True, "via", ("IP", "IPs")),
+    EntityType("email", "Email", "email", "email", "WITH_EMAIL", False, True, "has_email", ("e-mail", "e-mails")),
+    EntityType("phone", "Phone", "phone", "phone", "WITH_PHONE", False, True, "has_phone", ("phone", "phones")),
     EntityType("shipping_address", "ShippingAddress", "shipping_address", "shipping_address", "SHIPS_TO", False,
-               True, "ships_to"),
+               True, "ships_to", ("shipping address", "shipping addresses")),
 )
 BY_NAME: dict[str, EntityType] = {e.name: e for e in ENTITIES}
 ENTITY_NAMES: tuple[str, ...] = tuple(e.name for e in ENTITIES)

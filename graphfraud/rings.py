@@ -53,7 +53,7 @@ import polars as pl
 
 from .features import (CENSOR_DAYS, SMALL_AMOUNT, burst_anomaly, first_visit_windows, inferred_mask, poisson_surprise,
                        shop_pair_windows)
-from .registry import CARD, MERCHANT, binding_types
+from .registry import BY_NAME, CARD, ENTITIES, MERCHANT, binding_types
 
 DAY_MS = 86_400_000
 DARK_WINDOW_DAYS = 3  # a card is judged dark only when its ring activity ended this long before the data ends
@@ -890,8 +890,9 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
     for j in order[:max(1, len(members) // 5)]:
         if members[j].score >= 0.5:
             members[j].strongest = True
-    evidence += [Evidence(MERCHANT, export.ids[MERCHANT][m], k) for m, k in visits.items()
-                 if not any(e.kind == MERCHANT and e.entity_id == export.ids[MERCHANT][m] for e in evidence)]
+    visited = [Evidence(MERCHANT, export.ids[MERCHANT][m], k) for m, k in visits.items()
+               if not any(e.kind == MERCHANT and e.entity_id == export.ids[MERCHANT][m] for e in evidence)]
+    evidence += visited
     evidence.sort(key=lambda e: (-e.weight, e.kind, e.entity_id))
     card_col_links = sum(1 for u, v in sub.edges() if "card" in (u[0], v[0]))
     # Per card and kind of shared entity, not per member: a 60-card farm on six devices and four IPs, each card on one
@@ -917,15 +918,26 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
     first_seen = min(firsts) if firsts else 0
     last_seen = max(lasts) if lasts else 0
     kind = ring_type(stats)
-    binding = ", ".join(f"{e.kind} {e.entity_id} ({e.weight} cards)" for e in evidence[:3]) or "no shared entity"
+    # A shop whose first visits bind the ring (card-present data) is evidence, not a member: said so, not counted.
+    binding = ", ".join(f"{'first visits at ' if e in visited else ''}{BY_NAME[e.kind].nouns[0]} {e.entity_id} "
+                        f"({e.weight} cards)"
+                        for e in evidence[:3]) or "no shared entity"
     explanation = (
-        f"{kind}: {n_cards} cards, {int(stats['n_devices'])} devices, {int(stats['n_ips'])} IPs, "
-        f"{int(stats['n_merchants'])} merchants; bound by {binding}; decline share {stats['decline_share']:.0%}, "
+        f"{kind}: {member_counts(nodes)}; bound by {binding}; decline share {stats['decline_share']:.0%}, "
         f"mean amount {stats['mean_amount']:.2f}, active {(last_seen - first_seen) / DAY_MS:.1f} days")
     keys = frozenset((m.entity_type, m.entity_id) for m in members)
     stats["density"] = density
     stats["mean_risk"] = mean_risk
     return Ring(ring_hash_id(keys), kind, score, members, evidence, first_seen, last_seen, explanation, stats)
+
+
+def member_counts(nodes: set[Node]) -> str:
+    """The ring's members counted per entity type, in the registry's order, types it has none of left out:
+    "6 cards, 1 device, 2 IPs"."""
+    n = defaultdict(int)
+    for t, _ in nodes:
+        n[t] += 1
+    return ", ".join(f"{n[e.name]} {e.nouns[n[e.name] != 1]}" for e in ENTITIES if n[e.name])
 
 
 def find_rings(export: Any, scores: dict[str, np.ndarray], cfg: RingConfig | None = None) -> list[Ring]:

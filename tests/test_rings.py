@@ -114,7 +114,10 @@ def test_rings_exact_members_and_types(planted):
     assert roles["mc1"] == "colluding_merchant" and roles["dC"] == "shared_device" and roles["c0"] == "card"
     ct = by_type["card_testing"]
     assert ct.first_seen == min(r["ts"] for r in world()[0] if r["card"] == "a0" and r["merchant"] == "mV")
-    assert "card_testing: 6 cards" in ct.explanation and "device dA (6 cards)" in ct.explanation
+    # Members counted per type present, in the registry's words; then what binds them
+    assert ct.explanation.startswith("card_testing: 6 cards, 1 device, 1 IP; bound by device dA (6 cards), "
+                                     "IP iA (6 cards); decline share 50%")
+    assert by_type["device_farm"].explanation.startswith("device_farm: 6 cards, 2 devices, 1 IP; bound by")
     assert all(0 <= r.score <= 1 for r in rings)
     assert any(m.strongest for m in ct.members)
 
@@ -249,6 +252,10 @@ def test_card_present_burst_of_first_visits_makes_one_ring():
     assert {(e.kind, e.entity_id, e.weight) for e in rings[0].evidence} == {
         ("merchant", m, 10 + first.filter((pl.col("merchant") == m) & pl.col("card").is_in(bystanders)).height)
         for m in ("mV", "mW")}
+    # No device, IP or member shop to count: the explanation says the first visits at the shops bind it
+    w = {e.entity_id: e.weight for e in rings[0].evidence}
+    assert rings[0].explanation.startswith(f"card_testing: {len(rings[0].keys())} cards; bound by first visits at "
+                                           f"merchant mV ({w['mV']} cards), first visits at merchant mW ({w['mW']} cards)")
     assert find_rings(export, scores, RingConfig(visit_surprise=0, decline_surprise=0)) == []
     # Each burst window is far beyond what the shop's ordinary days explain; no ordinary window comes close.
     visits = with_visits(export)
