@@ -901,7 +901,8 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
     density = min(1.0, card_col_links / (n_cards * n_kinds)) if n_cards and n_kinds else 0.0
     mean_risk = float(np.mean([m.score for m in members])) if members else 0.0
     score = round(ring_score(mean_risk, density, len(members), len(bound_cards) / n_cards if n_cards else 0.0), 6)
-    # Time span: first/last transaction on the ring's own links.
+    # Time span: first/last transaction on the ring's own links. A link to a window of first visits (VISIT, PAIR)
+    # counts its first visit only: its last_ts is the card's latest payment at that shop, weeks after the burst.
     firsts, lasts = [], []
     for et in (*card_edges(export), *extra_edges(export)):
         e = _edge_arrays(export, et)
@@ -914,7 +915,7 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
         keep = a[e["src"]] & b[e["dst"]]
         if keep.any():
             firsts.append(int(e["first_ts"][keep].min()))
-            lasts.append(int(e["last_ts"][keep].max()))
+            lasts.append(int(e["first_ts" if et[2] in WINDOWS else "last_ts"][keep].max()))
     first_seen = min(firsts) if firsts else 0
     last_seen = max(lasts) if lasts else 0
     kind = ring_type(stats)

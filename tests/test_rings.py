@@ -256,6 +256,8 @@ def test_card_present_burst_of_first_visits_makes_one_ring():
     w = {e.entity_id: e.weight for e in rings[0].evidence}
     assert rings[0].explanation.startswith(f"card_testing: {len(rings[0].keys())} cards; bound by first visits at "
                                            f"merchant mV ({w['mV']} cards), first visits at merchant mW ({w['mW']} cards)")
+    # ... and it was active on the burst's day: its cards' later payments at those shops are no ring activity
+    assert rings[0].last_seen - rings[0].first_seen < DAY and rings[0].explanation.endswith("active 0.4 days")
     assert find_rings(export, scores, RingConfig(visit_surprise=0, decline_surprise=0)) == []
     # Each burst window is far beyond what the shop's ordinary days explain; no ordinary window comes close.
     visits = with_visits(export)
