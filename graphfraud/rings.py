@@ -42,7 +42,7 @@ import dataclasses
 import hashlib
 import itertools
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -935,9 +935,7 @@ def describe_ring(export: Any, g: nx.Graph, nodes: set[Node], scores: dict[str, 
 def member_counts(nodes: set[Node]) -> str:
     """The ring's members counted per entity type, in the registry's order, types it has none of left out:
     "6 cards, 1 device, 2 IPs"."""
-    n = defaultdict(int)
-    for t, _ in nodes:
-        n[t] += 1
+    n = Counter(t for t, _ in nodes)
     return ", ".join(f"{n[e.name]} {e.nouns[n[e.name] != 1]}" for e in ENTITIES if n[e.name])
 
 
