@@ -584,15 +584,36 @@ def test_a_household_with_two_taken_over_cards_is_no_ring():
     """Eight cards of a household share device dHH and IP iHH all along; rings took over two of them, x0 and y0, whose
     fraud went through the rings' own devices (dX, dY). Two of the household's eight cards score 0.9: enough for a
     mean-score anchor (mean >= 0.1, two hits), not a third of its cards (anchor_share), so the rings come out exact
-    and the household is no ring. With anchor_share 0 it is one. (Burst anomaly off: among this tiny world's
+    and the household is no ring. With anchor_share 0 it is one unless the rings claim its two cards (unclaimed,
+turned off here). (Burst anomaly off: among this tiny world's
     one-card devices an eight-card one is an outlier whatever its history; the generated worlds' households score
     0.44-0.48, under the anomaly anchor's 0.75.)"""
     household = ["x0", "y0"] + [f"h{j}" for j in range(6)]
     export, scores, rings = two_rings_and_a_household(household, stagger=5)  # cards came one by one: no burst
     assert without_merchants(find_rings(export, scores, RingConfig(anomaly=1.0))) == sorted(
         sorted(m) for m in rings.values())
-    loose = [r.keys() for r in find_rings(export, scores, RingConfig(anomaly=1.0, anchor_share=0))]
+    loose = [r.keys() for r in find_rings(export, scores, RingConfig(anomaly=1.0, anchor_share=0,
+                                                                       claimed_elsewhere=False))]
     assert {("device", "dHH"), ("ip", "iHH")} <= set().union(*loose)
+
+
+def test_a_household_whose_suspicious_cards_rings_took_over_is_no_ring_and_they_go_home():
+    """Six cards share the household's device dHH and IP iHH; rings took over two of them, x0 and y0 (a third of the
+    household: enough for a mean-score anchor). Louvain gives the household a group of its own holding x0 and y0, and
+    both are linked to the rings' own devices: its suspicion is the rings', so it is no ring, and x0 and y0 go back
+    to rings X and Y, which come out exact. Without the screen the household is a ring holding x0 and y0 (the false
+    rings of the crowded dev worlds) and the rings lose them."""
+    household = ["x0", "y0"] + [f"h{j}" for j in range(4)]
+    export, scores, rings = two_rings_and_a_household(household, stagger=5)
+    assert without_merchants(find_rings(export, scores, RingConfig(anomaly=1.0))) == sorted(
+        sorted(m) for m in rings.values())
+    loose = without_merchants(find_rings(export, scores, RingConfig(anomaly=1.0, claimed_elsewhere=False)))
+    assert [("card", c) for c in sorted(household)] + [("device", "dHH"), ("ip", "iHH")] in loose
+    assert len(loose) == 3
+    # two suspicious cards of its own (anchor_hits) and the group is a ring of its own making: it stays
+    card_ids = export.ids["card"]
+    scores["card"] = np.where(np.isin(card_ids, ["h0", "h1"]), 0.9, scores["card"])
+    assert ("device", "dHH") in set().union(*(r.keys() for r in find_rings(export, scores, RingConfig(anomaly=1.0))))
 
 
 def test_ring_density_counts_kinds_of_shared_entity_not_members():
