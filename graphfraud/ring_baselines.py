@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 
 from .registry import CARD, MERCHANT, EdgeType
-from .rings import Key, Node, card_edges, node_keys
+from .rings import Key, Node, card_edges, count_cards, node_keys
 
 FRAUDAR_C = 5.0  # column weight 1/log(deg + c), the constant of the FraudAR paper
 
@@ -53,10 +53,6 @@ def _card_links(export: Any, types: set[str] | None = None) -> dict[str, tuple[n
             src, dst = both[:, 0], both[:, 1]
         merged[t] = (src, dst)
     return merged
-
-
-def _n_cards(nodes: Any) -> int:
-    return sum(1 for n in nodes if n[0] == CARD)
 
 
 # --- wcc rules ------------------------------------------------------------------------------------------------------
@@ -233,7 +229,7 @@ def fraudar_rings(export: Any, n_blocks: int, min_cards: int = 2, c: float = FRA
             for v in [v for v in adj[u] if v in block]:
                 del adj[u][v]
         nodes = {node_of[u] for u in block}
-        if _n_cards(nodes) >= min_cards:
+        if count_cards(nodes) >= min_cards:
             out.append(node_keys(export, nodes))
     return out
 
