@@ -56,6 +56,8 @@ def test_start_status_stop_restart_keeps_data_and_refuses_a_wrong_password(priva
 
     with Graph(s) as g:
         g.run_text("CREATE (:Marker {v: $v})", {"v": "kept"}, write=True)
+        _, usage = g.run_text("SHOW SETTINGS YIELD name, value WHERE name = 'dbms.usage_report.enabled' RETURN value")
+    assert usage == [{"value": "false"}]  # the local server sends no usage data out of the machine
 
     pid = st.pid
     assert neo4j_server.stop(s) is True
