@@ -17,13 +17,13 @@ STAT = {"mean", "min"}
 def test_benchmark_json_on_a_tiny_suite(tmp_path):
     out = tmp_path / "bench"
     p = subprocess.run([sys.executable, str(REPO_ROOT / "cli.py"), "benchmark", "--suite", "dev", "--transactions",
-                        "5000", "--days", "20", "--world", "dev_card_present", "--out",
+                        "3000", "--days", "14", "--world", "dev_card_present", "--out",
                         str(out), "--json"], capture_output=True, text=True, timeout=900,
-                       env={**os.environ, "GRAPHFRAUD_ENSEMBLE": "1", "GRAPHFRAUD_EPOCHS": "40"})  # shape, not skill
+                       env={**os.environ, "GRAPHFRAUD_ENSEMBLE": "1", "GRAPHFRAUD_EPOCHS": "10"})  # shape, not skill
     assert p.returncode == 0, p.stderr[-3000:]
     report = json.loads(p.stdout)
     assert set(report) == {"suite", "transactions", "worlds", "summary"}
-    assert (report["suite"], report["transactions"]) == ("dev", 5000)
+    assert (report["suite"], report["transactions"]) == ("dev", 3000)
     assert [(w["name"], w["scenario"]) for w in report["worlds"]] == [("dev_card_present", "card_present")]
     for w in report["worlds"]:
         assert {"name", "scenario", "seed", "nodes", "rings"} <= set(w)

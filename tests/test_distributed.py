@@ -63,9 +63,19 @@ def _fit_tiny(minibatch: MiniBatch | None = None) -> list:
     return _gather(([p.detach().clone() for p in model.parameters()], r.losses[0], steps))
 
 
-def test_processes_take_disjoint_equal_shares():
-    shares = distributed.run_local(2, _shares, 7)
-    assert shares == [((0, 2), [0, 2, 4]), ((1, 2), [1, 3, 5])]  # the 7th item waits for the next shuffle
+def _checks() -> dict:
+    """Everything the pure tests below look at, from one group of two processes (each process start imports torch
+    and PyG: one group instead of three keeps the suite short)."""
+    return {"shares": _shares(7), "full_batch": _fit_tiny(), "mini_batch": _fit_tiny(MiniBatch(size=8, fanout=3))}
+
+
+@pytest.fixture(scope="module")
+def checks() -> dict:
+    return distributed.run_local(2, _checks)
+
+
+def test_processes_take_disjoint_equal_shares(checks):
+    assert checks["shares"] == [((0, 2), [0, 2, 4]), ((1, 2), [1, 3, 5])]  # the 7th item waits for the next shuffle
     assert distributed.world() == (0, 1) and list(range(7))[distributed.shard(7)] == list(range(7))  # alone: all
 
 
@@ -74,8 +84,8 @@ def test_a_failing_process_fails_the_run_with_its_error():
         distributed.run_local(2, _fails_on, 1)
 
 
-def test_ddp_trains_each_process_on_its_share_and_keeps_them_on_the_same_weights():
-    (w0, loss0, steps), (w1, loss1, _) = distributed.run_local(2, _fit_tiny)
+def test_ddp_trains_each_process_on_its_share_and_keeps_them_on_the_same_weights(checks):
+    (w0, loss0, steps), (w1, loss1, _) = checks["full_batch"]
     assert all(torch.equal(a, b) for a, b in zip(w0, w1)) and steps == 5  # full-batch: one step per epoch
     model, x, edge_index, labels, split = _tiny()
     assert not all(torch.equal(a, b) for a, b in zip(w0, model.parameters()))  # and they trained
@@ -92,8 +102,8 @@ def test_ddp_trains_each_process_on_its_share_and_keeps_them_on_the_same_weights
     assert abs(half[0] - whole) > 1e-3
 
 
-def test_ddp_mini_batches_split_the_targets_into_as_many_steps_on_every_process():
-    (w0, _, steps0), (w1, _, steps1) = distributed.run_local(2, _fit_tiny, MiniBatch(size=8, fanout=3))
+def test_ddp_mini_batches_split_the_targets_into_as_many_steps_on_every_process(checks):
+    (w0, _, steps0), (w1, _, steps1) = checks["mini_batch"]
     assert all(torch.equal(a, b) for a, b in zip(w0, w1))
     # 38 training entities (30 cards, 8 devices): 19 per process, in batches of 8: 3 steps per epoch, 5 epochs
     assert steps0 == steps1 == 15
