@@ -243,7 +243,7 @@ def query(
         specs = queries.list_queries()
         if fmt is Format.table:
             print_rows(["name", "params", "description"],
-                       [{"name": q.name, "params": "\n".join(f"{p.name} ({p.type}, e.g. {p.example}): {p.help}" for p in q.params),
+                       [{"name": q.name, "params": "\n".join(f"{p.describe()}: {p.help}" for p in q.params),
                          "description": q.description} for q in specs], fmt, title="Investigation queries")
         else:
             print_rows(["name", "description", "params"], [q.as_dict() for q in specs], fmt)

@@ -4,7 +4,8 @@ Each file opens with a machine-readable header, one `// key: value` line each, t
 
     // name: top_rings                                   (must equal the file name)
     // description: Current fraud rings ranked by score.  (one line)
-    // param: limit int example=10 | how many rings        (zero or more; types: int float string datetime)
+    // param: limit int example=10 default=10 | how many   (zero or more; types: int float string datetime;
+                                                          a default makes it optional on the CLI)
     // returns: ring_id, type, score ...                   (optional, one line)
     // note: free text                                     (optional, any number)
 
@@ -28,7 +29,8 @@ QUERY_DIR = CYPHER_DIR / "queries"
 PARAM_TYPES = ("int", "float", "string", "datetime")
 INT64 = (-(2**63), 2**63 - 1)  # Neo4j integers
 _HEADER_LINE = re.compile(r"^//\s*(name|description|param|returns|note):\s*(.*?)\s*$")
-_PARAM = re.compile(r"^([a-z_][a-z0-9_]*)\s+(int|float|string|datetime)\s+example=(\S+)\s+\|\s+(\S.*)$")
+_PARAM = re.compile(r"^([a-z_][a-z0-9_]*)\s+(int|float|string|datetime)\s+example=(\S+)(?:\s+default=(\S+))?"
+                    r"\s+\|\s+(\S.*)$")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,13 @@ class QueryParam:
     name: str
     type: str  # one of PARAM_TYPES
     example: str  # as written in the header; valid for `type`
+    default: str | None  # as written in the header, valid for `type`; None: the parameter must be given
     help: str
+
+    def describe(self) -> str:
+        """`limit (int, default 10)` or `ring_id (string, e.g. R-farm)`: what error messages and listings show."""
+        return f"{self.name} ({self.type}, " + (f"default {self.default})" if self.default is not None
+                                                  else f"e.g. {self.example})")
 
 
 @dataclass(frozen=True)
@@ -47,10 +55,12 @@ class QuerySpec:
     returns: str = ""
 
     def usage(self) -> str:
-        """One line: what the query takes, e.g. `top_rings -p limit=<int, e.g. 10>`."""
+        """One line: what the query takes, e.g. `ring_members -p ring_id=<string, e.g. R-farm>`; optional ones in
+        brackets with their default, e.g. `top_rings [-p limit=<int, default 10>]`."""
         if not self.params:
             return f"{self.name} (no parameters)"
-        return f"{self.name} " + " ".join(f"-p {p.name}=<{p.type}, e.g. {p.example}>" for p in self.params)
+        return f"{self.name} " + " ".join(f"-p {p.name}=<{p.type}, e.g. {p.example}>" if p.default is None
+                                          else f"[-p {p.name}=<{p.type}, default {p.default}>]" for p in self.params)
 
     def columns(self) -> list[str]:
         """The column names the `returns` header line declares (explanations in parentheses dropped)."""
@@ -62,7 +72,7 @@ class QuerySpec:
     def as_dict(self) -> dict[str, Any]:
         """The `query --list --format json` shape."""
         return {"name": self.name, "description": self.description,
-                "params": [{"name": p.name, "type": p.type, "example": p.example}
+                "params": [{"name": p.name, "type": p.type, "example": p.example, "default": p.default}
                            for p in self.params]}
 
 
@@ -81,12 +91,14 @@ def parse_header(name: str, text: str) -> QuerySpec:
         if key == "param":
             pm = _PARAM.match(value)
             if not pm:
-                raise UsageError(f"{where}: parameter line {value!r} is not `NAME TYPE example=VALUE | help` "
+                raise UsageError(f"{where}: parameter line {value!r} is not `NAME TYPE example=VALUE [default=VALUE] | help` "
                                  f"(TYPE one of {', '.join(PARAM_TYPES)})")
             p = QueryParam(*pm.groups())
             if any(q.name == p.name for q in params):
                 raise UsageError(f"{where}: parameter {p.name!r} declared twice")
-            coerce(p, p.example)  # the example must itself be valid
+            coerce(p, p.example)  # the example (and the default) must itself be valid
+            if p.default is not None:
+                coerce(p, p.default)
             params.append(p)
         elif key != "note":
             if key in fields:
@@ -157,18 +169,19 @@ def coerce(param: QueryParam, raw: Any) -> Any:
 
 
 def bind_params(spec: QuerySpec, raw_params: dict[str, Any]) -> dict[str, Any]:
-    """Typed parameters for `spec`; UsageError naming what the query takes when one is missing, unknown or mistyped."""
-    takes = "; it takes: " + (", ".join(f"{p.name} ({p.type}, e.g. {p.example})" for p in spec.params) or "nothing")
+    """Typed parameters for `spec`, defaults filled in; UsageError naming what the query takes when one is missing,
+    unknown or mistyped."""
+    takes = "; it takes: " + (", ".join(p.describe() for p in spec.params) or "nothing")
     unknown = sorted(set(raw_params) - {p.name for p in spec.params})
     if unknown:
         raise UsageError(f"query {spec.name} has no parameter {', '.join(unknown)}{takes}")
-    missing = [p.name for p in spec.params if p.name not in raw_params]
+    missing = [p.name for p in spec.params if p.name not in raw_params and p.default is None]
     if missing:
         raise UsageError(f"query {spec.name} needs parameter {', '.join(missing)}{takes}")
     out: dict[str, Any] = {}
     for p in spec.params:
         try:
-            out[p.name] = coerce(p, raw_params[p.name])
+            out[p.name] = coerce(p, raw_params.get(p.name, p.default))
         except UsageError as e:
             raise UsageError(f"query {spec.name}: {e.message}{takes}") from None
     return out

@@ -173,6 +173,8 @@ def test_every_query_file_has_a_valid_header() -> None:
         assert spec.name == p.stem and spec.description and spec.returns
         for param in spec.params:
             assert param.type in ("int", "float", "string", "datetime") and param.example and param.help
+            # sizes and thresholds are optional; ids and time windows must be given
+            assert (param.default is not None) == (param.type in ("int", "float")), param
     assert [q.name for q in list_queries()] == sorted(ISSUE_QUERIES)
 
 
@@ -185,6 +187,10 @@ def test_malformed_headers_are_refused() -> None:
         parse_header("q", good.replace("int example", "integer example"))
     with pytest.raises(UsageError, match="not a valid int"):
         parse_header("q", good.replace("example=3", "example=three"))
+    assert parse_header("q", good).params[0].default is None
+    assert parse_header("q", good.replace("example=3", "example=3 default=5")).params[0].default == "5"
+    with pytest.raises(UsageError, match=r"n='five' is not a valid int"):
+        parse_header("q", good.replace("example=3", "example=3 default=five"))
     with pytest.raises(UsageError, match=r"uses parameters \['m', 'n'\] but the header declares \['n'\]"):
         parse_header("q", good + " + $m")
     with pytest.raises(UsageError, match="is not `// name|description"):
@@ -346,7 +352,7 @@ def test_parameters_are_typed_and_validated() -> None:
     assert typed == {"merchant_id": "m_cc71f41e", "since": "2026-01-05T00:00:00+00:00", "until": "2026-01-06T00:00:00+00:00",
                      "bucket_minutes": 30, "max_amount": 5.0, "min_cards": 3}
     takes = r"it takes: merchant_id \(string, e\.g\. m_cc71f41e\), since \(datetime, e\.g\. 2026-01-02T00:00:00Z\)"
-    with pytest.raises(UsageError, match=r"needs parameter until, min_cards; " + takes):
+    with pytest.raises(UsageError, match=r"needs parameter until; " + takes + r".*, min_cards \(int, default 3\)$"):
         bind_params(spec, {"merchant_id": "m", "since": "2026-01-05", "bucket_minutes": "1", "max_amount": "1"})
     with pytest.raises(UsageError, match=r"bucket_minutes='half an hour' is not a valid int \(e\.g\. 30\)"):
         bind_params(spec, {**example_params(spec), "bucket_minutes": "half an hour"})
@@ -356,6 +362,16 @@ def test_parameters_are_typed_and_validated() -> None:
         bind_params(spec, {**example_params(spec), "colour": "red"})
     with pytest.raises(UsageError, match=r"not a valid int"):
         bind_params(get_query("top_rings"), {"limit": "2.5"})
+    # a parameter with a default may be left out, and a value given wins over it
+    assert bind_params(spec, {"merchant_id": "m", "since": "2026-01-05", "until": "2026-01-06"}) == {
+        "merchant_id": "m", "since": "2026-01-05T00:00:00+00:00", "until": "2026-01-06T00:00:00+00:00",
+        "bucket_minutes": 30, "max_amount": 5.0, "min_cards": 3}
+    assert bind_params(get_query("top_rings"), {}) == {"limit": 10}
+    assert bind_params(get_query("top_rings"), {"limit": "1"}) == {"limit": 1}
+    assert get_query("card_testing_bursts").usage() == (
+        "card_testing_bursts -p merchant_id=<string, e.g. m_cc71f41e> -p since=<datetime, e.g. 2026-01-02T00:00:00Z> "
+        "-p until=<datetime, e.g. 2026-01-03T00:00:00Z> [-p bucket_minutes=<int, default 30>] "
+        "[-p max_amount=<float, default 5.0>] [-p min_cards=<int, default 3>]")
     with pytest.raises(UsageError, match=r"no query named 'top_ringz'; available: analyst_precision, busy_devices, card_neighbourhood"):
         get_query("top_ringz")
 
@@ -389,7 +405,7 @@ def test_cli_list_and_run(world: Graph) -> None:
     listed = json.loads(p.stdout)
     assert [q["name"] for q in listed] == sorted(ISSUE_QUERIES)
     assert next(q for q in listed if q["name"] == "ring_members")["params"] == [
-        {"name": "ring_id", "type": "string", "example": "R-farm"}]
+        {"name": "ring_id", "type": "string", "example": "R-farm", "default": None}]
     assert all(set(q) == {"name", "description", "params"} and q["description"] for q in listed)
 
     p = gf("query", "ring_members", "-p", "ring_id=R-test", "--format", "json")
@@ -406,6 +422,9 @@ def test_cli_list_and_run(world: Graph) -> None:
 
     p = gf("query", "top_rings", "-p", "limit=1")
     assert p.returncode == 0 and "R-farm" in p.stdout and "R-test" not in p.stdout and "1 row(s)" in p.stdout
+    p = gf("query", "top_rings", "--format", "json")  # limit left at its default (10)
+    assert p.returncode == 0, p.stderr
+    assert [r["ring_id"] for r in json.loads(p.stdout)] == ["R-farm", "R-test", "R-other"]  # every current ring
 
 
 def test_cli_errors_are_one_line_exit_2() -> None:
@@ -413,6 +432,6 @@ def test_cli_errors_are_one_line_exit_2() -> None:
     assert p.returncode == 2 and "graphfraud query --list" in p.stderr and "Traceback" not in p.stderr
     p = gf("query", "top_rings", "-p", "limit=ten")
     assert p.returncode == 2 and "Traceback" not in p.stderr
-    assert "limit='ten' is not a valid int" in p.stderr and "it takes: limit (int, e.g. 10)" in p.stderr
+    assert "limit='ten' is not a valid int" in p.stderr and "it takes: limit (int, default 10)" in p.stderr
     p = gf("query", "no_such_query")
     assert p.returncode == 2 and "no query named 'no_such_query'; available: analyst_precision, busy_devices" in p.stderr

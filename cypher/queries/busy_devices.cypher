@@ -1,7 +1,7 @@
 // name: busy_devices
 // description: Devices used by unusually many cards: cards per device, with its z-score against all devices, risk and rings.
-// param: min_cards int example=3 | only devices used by at least this many distinct cards
-// param: limit int example=20 | how many devices to return (most cards first)
+// param: min_cards int example=3 default=3 | only devices used by at least this many distinct cards
+// param: limit int example=20 default=20 | how many devices to return (most cards first)
 // returns: device_id, cards, z_score ((cards - mean) / sample std over all devices with a payment), transactions, sample_cards (up to 10 card ids), risk_score, risk_band, rings (current ring ids)
 // note: scans every device once (one pass over ON_DEVICE); on 1M transactions this takes seconds, not minutes.
 MATCH (d:Device)<-[:ON_DEVICE]-(t:Transaction)<-[:MADE]-(c:Card)

@@ -1,7 +1,7 @@
 // name: card_neighbourhood
 // description: A card's two-hop neighbourhood: hop 1 the merchants, devices and IPs it paid with; hop 2 the other cards reached through those devices and IPs.
 // param: card_id string example=c_1c3e2575 | the card at the centre (Card.card_id)
-// param: limit int example=50 | at most this many hop-2 cards per device or IP (riskiest first)
+// param: limit int example=50 default=50 | at most this many hop-2 cards per device or IP (riskiest first)
 // returns: hop (1 or 2), kind, entity_id, via (the hop-1 device/IP a hop-2 card shares; null at hop 1), transactions (with the centre card at hop 1, on the shared entity at hop 2), amount, risk_score, risk_band, rings (current ring ids)
 // note: hop 2 does not expand through merchants (a merchant is shared by thousands of honest cards); see merchant_ring_exposure.
 MATCH (c:Card {card_id: $card_id})-[:MADE]->(t:Transaction)-->(x:Entity)

@@ -3,9 +3,9 @@
 // param: merchant_id string example=m_cc71f41e | the merchant (Merchant.merchant_id)
 // param: since datetime example=2026-01-02T00:00:00Z | start of the time window (inclusive, ISO 8601)
 // param: until datetime example=2026-01-03T00:00:00Z | end of the time window (exclusive, ISO 8601)
-// param: bucket_minutes int example=30 | bucket length in minutes (buckets are aligned on the epoch)
-// param: max_amount float example=5.0 | only payments of at most this amount count as tests
-// param: min_cards int example=3 | only buckets with at least this many distinct cards
+// param: bucket_minutes int example=30 default=30 | bucket length in minutes (buckets are aligned on the epoch)
+// param: max_amount float example=5.0 default=5.0 | only payments of at most this amount count as tests
+// param: min_cards int example=3 default=3 | only buckets with at least this many distinct cards
 // returns: bucket_start, attempts, cards, declines, decline_rate, amount, first_at, last_at, sample_cards (up to 20 card ids, in order of first attempt)
 MATCH (m:Merchant {merchant_id: $merchant_id})<-[:AT]-(t:Transaction)
 WHERE t.timestamp >= datetime($since) AND t.timestamp < datetime($until) AND t.amount <= $max_amount

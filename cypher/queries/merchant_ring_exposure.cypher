@@ -1,7 +1,7 @@
 // name: merchant_ring_exposure
 // description: Merchants most exposed to current rings: the share of their payment volume (amount) made by ring-member cards or through ring-member devices/IPs.
-// param: min_transactions int example=1 | only merchants with at least this many transactions in all
-// param: limit int example=20 | how many merchants to return (highest share first)
+// param: min_transactions int example=1 default=1 | only merchants with at least this many transactions in all
+// param: limit int example=20 default=20 | how many merchants to return (highest share first)
 // returns: merchant_id, mcc, ring_transactions, transactions, ring_amount, amount, ring_share (ring_amount / amount, 0-1), rings (ids of the current rings involved), merchant_rings (current rings the merchant itself belongs to)
 // note: starts from ring members (few), so it touches only merchants where rings paid.
 MATCH (r:FraudRing)<-[:MEMBER_OF]-(e)

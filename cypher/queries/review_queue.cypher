@@ -1,6 +1,6 @@
 // name: review_queue
 // description: Current rings that need a verdict, highest score first, with their size and strongest evidence: what to review next. A ring needs one when no analyst has judged it, or when it was cleared (judged legit) and a later run raised it again because it changed materially.
-// param: limit int example=10 | how many rings to return
+// param: limit int example=10 default=10 | how many rings to return
 // returns: ring_id, type, score, size, first_seen, last_seen, strongest_evidence (the binding entity shared by most of the ring's cards, as TYPE:ID), shared_by (how many cards share it), evidence (count of binding entities)
 // note: a ring leaves the queue with a verdict (graphfraud verdict RING_ID --fraud|--legit); a cleared ring comes back when a run writes it again (held-back rings are not written, so a ring written by a run other than the one its legit verdict was given on was raised again)
 MATCH (r:FraudRing)

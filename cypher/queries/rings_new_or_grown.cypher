@@ -1,6 +1,6 @@
 // name: rings_new_or_grown
 // description: Current rings that the latest completed scoring run found new, or larger than the run before it did.
-// param: limit int example=50 | how many rings to return (new first, then by growth and score)
+// param: limit int example=50 default=50 | how many rings to return (new first, then by growth and score)
 // returns: ring_id, type, change (new | grown), size, previous_size (null when new), growth, score, run_id, previous_run_id, explanation
 // note: runs are (:ScoringRun {status: 'done'}) ordered by started_at; each run records the rings it found as (:ScoringRun)-[:FOUND {size, score}]->(:FraudRing).
 MATCH (cur:ScoringRun {status: 'done'})

@@ -1,6 +1,6 @@
 // name: scoring_runs
 // description: The latest scoring runs, newest first, with how many current rings each one wrote.
-// param: limit int example=5 | how many runs to return
+// param: limit int example=5 default=5 | how many runs to return
 // returns: run_id, model_version, status, started_at, finished_at, rings (FraudRing nodes whose run_id is this run)
 MATCH (s:ScoringRun)
 WITH s ORDER BY s.started_at DESC, s.run_id DESC LIMIT $limit

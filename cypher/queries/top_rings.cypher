@@ -1,6 +1,6 @@
 // name: top_rings
 // description: Current fraud rings ranked by score, with type, size, first/last seen and how many shared entities bind them.
-// param: limit int example=10 | how many rings to return (highest score first)
+// param: limit int example=10 default=10 | how many rings to return (highest score first)
 // returns: ring_id, type, score, size, first_seen, last_seen, run_id, evidence (count of BOUND_BY entities), explanation
 MATCH (r:FraudRing)
 WHERE r.current

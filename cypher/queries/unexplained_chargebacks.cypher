@@ -2,7 +2,7 @@
 // description: Chargebacks reported in [since, until) that no current ring explains: neither the card nor any identifier of the payment (device, IP, e-mail ...) is a ring member.
 // param: since datetime example=2026-01-01T00:00:00Z | chargebacks reported at or after this instant (ISO 8601)
 // param: until datetime example=2026-04-01T00:00:00Z | chargebacks reported before this instant (ISO 8601)
-// param: limit int example=100 | how many to return (riskiest card first, then latest chargeback)
+// param: limit int example=100 default=100 | how many to return (riskiest card first, then latest chargeback)
 // returns: transaction_id, card_id, merchant_id, identifiers (the payment's devices, IPs, e-mails ... as "Label:id"), amount, timestamp, chargeback_at, card_risk_score, card_risk_band
 // note: anchored on the chargeback_at index.
 MATCH (t:Transaction)
