@@ -236,7 +236,8 @@ def query(
     list_: Annotated[bool, typer.Option("--list", help="List the queries with their parameters instead of running one.")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Run a named investigation query from cypher/queries/ (READ access mode), or list them with --list."""
+    """Run a named investigation query from cypher/queries/ (READ access mode), or list them with --list (each with
+    its parameters: ids and time windows must be given with -p, sizes and thresholds such as limit have defaults)."""
     from graphfraud import queries
 
     if list_:
