@@ -57,15 +57,20 @@ def _night_killed_at(point: str, s, world: Path, reports: Path) -> None:
     run_night(s, D1, world, reports)
 
 
-def killed_night(s, world: Path, point: str, reports: Path) -> int:
+def killed_night(s, world: Path, point: str, reports: Path) -> int | None:
     """The night D1 (what `graphfraud nightly --date D1` runs) in a process of its own that SIGKILLs itself at
-    `point`; its exit code. The process is forked from a server that imported graphfraud once, so each kill does not
-    pay the 4-5 s of importing torch again (the kills through the CLI are in the last test below)."""
+    `point`; its exit code (None: still running after 10 minutes, then stopped). The process is forked from a server
+    that imported graphfraud once, so each kill does not pay the 4-5 s of importing torch again (the kills through
+    the CLI are in the last test below)."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["graphfraud.nightly"])
     proc = ctx.Process(target=_night_killed_at, args=(point, s, world, reports))
     proc.start()
     proc.join(600)
+    if proc.exitcode is None:  # hung: stop it, or it would hold the results lock for the tests after this one
+        proc.kill()
+        proc.join()
+        return None
     return proc.exitcode
 
 
