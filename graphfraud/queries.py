@@ -4,8 +4,8 @@ Each file opens with a machine-readable header, one `// key: value` line each, t
 
     // name: top_rings                                   (must equal the file name)
     // description: Current fraud rings ranked by score.  (one line)
-    // param: limit int example=10 default=10 | how many   (zero or more; types: int float string datetime;
-                                                          a default makes it optional on the CLI)
+    // param: limit int example=10 default=10 | how many  (zero or more; types: int float string datetime;
+                                                          default= optional: the CLI fills it in when not given)
     // returns: ring_id, type, score ...                   (optional, one line)
     // note: free text                                     (optional, any number)
 
@@ -53,14 +53,6 @@ class QuerySpec:
     description: str
     params: tuple[QueryParam, ...]
     returns: str = ""
-
-    def usage(self) -> str:
-        """One line: what the query takes, e.g. `ring_members -p ring_id=<string, e.g. R-farm>`; optional ones in
-        brackets with their default, e.g. `top_rings [-p limit=<int, default 10>]`."""
-        if not self.params:
-            return f"{self.name} (no parameters)"
-        return f"{self.name} " + " ".join(f"-p {p.name}=<{p.type}, e.g. {p.example}>" if p.default is None
-                                          else f"[-p {p.name}=<{p.type}, default {p.default}>]" for p in self.params)
 
     def columns(self) -> list[str]:
         """The column names the `returns` header line declares (explanations in parentheses dropped)."""
